@@ -1,0 +1,159 @@
+"""Typed configs: every knob with its default, loaded from TOML and `--set key=value` overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from charff.errors import CharffError
+
+
+@dataclass
+class CorpusConfig:
+    name: str = "fables"  # a named corpus, a text file path, or hf:NAME[:CONFIG[:SPLIT[:COLUMN]]]
+    alphabet: str = "hinton30"  # hinton30 | full
+    val_fraction: float = 0.1  # the last part of the text, never trained on
+
+
+@dataclass
+class ModelConfig:
+    window: int = 10  # characters seen by layer 1, ending at the character being judged
+    hidden: list[int] = field(default_factory=lambda: [500, 500, 500])
+    recurrence: str = "self"  # none | self (own state at t-1) | full (also the layer above at t-1)
+    activation: str = "relu"  # relu | leaky_relu | gelu
+    loss: str = "softplus"  # softplus: Hinton's threshold loss | symba: pairwise positive-negative
+    threshold: float = 2.0  # goodness (mean squared activity) separating real from fake
+    symba_alpha: float = 4.0  # sharpness of the SymBa loss
+
+
+@dataclass
+class TrainConfig:
+    chars: int = 300_000  # total characters (B streams x T steps) for the whole schedule
+    streams: int = 64  # B parallel streams of real text
+    schedule: str = "interleaved"  # the phase schedule; see charff.schedule
+    negatives: str = "teacher_forcing"  # teacher_forcing | self_generated | random
+    negative_readout: str = "softmax"  # which readout samples negatives: softmax | goodness
+    negative_temperature: float = 1.0
+    negative_top_k: int = 0  # 0 means sample from the whole alphabet
+    rollout_restart: int = 64  # self-generated streams restart from real text every R characters
+    optimizer: str = "adam"  # adam | sgd
+    lr: float = 3e-3
+    readout_lr: float = 3e-3
+    momentum: float = 0.9  # SGD momentum; Adam's beta1
+    weight_decay: float = 0.0
+    reset_optimizer_each_phase: bool = False  # keep momentum across phases unless asked
+    eval_every: int = 50_000  # characters between validation evaluations (and checkpoints)
+    eval_streams: int = 64
+    eval_goodness_chars: int = 2048  # validation characters scored by the costly goodness readout
+    seed: int = 0
+    device: str = "cpu"
+
+
+@dataclass
+class Config:
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+CHOICES = {
+    "corpus.alphabet": ("hinton30", "full"),
+    "model.recurrence": ("none", "self", "full"),
+    "model.activation": ("relu", "leaky_relu", "gelu"),
+    "model.loss": ("softplus", "symba"),
+    "train.negatives": ("teacher_forcing", "self_generated", "random"),
+    "train.negative_readout": ("softmax", "goodness"),
+    "train.optimizer": ("adam", "sgd"),
+}
+POSITIVE = ("model.window", "train.chars", "train.streams", "train.rollout_restart", "train.lr",
+            "train.readout_lr", "train.eval_every", "train.eval_streams", "train.eval_goodness_chars",
+            "train.negative_temperature")
+
+
+def coerce(key: str, value: Any, annotation: Any) -> Any:
+    """Check one value against its dataclass field type, accepting ints where floats are due."""
+    kind = annotation if isinstance(annotation, type) else getattr(annotation, "__origin__", None)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is list:
+        if not isinstance(value, list) or not all(isinstance(v, int) and v > 0 for v in value):
+            raise CharffError(f"{key} must be a list of positive integers, got {value!r}")
+        return value
+    if kind is not None and not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise CharffError(f"{key} must be {kind.__name__}, got {value!r}")
+    return value
+
+
+def validate(config: Config) -> Config:
+    flat = flatten(config.to_dict())
+    for key, allowed in CHOICES.items():
+        if flat[key] not in allowed:
+            raise CharffError(f"{key} must be one of {', '.join(allowed)}, got {flat[key]!r}")
+    for key in POSITIVE:
+        if not flat[key] > 0:
+            raise CharffError(f"{key} must be positive, got {flat[key]!r}")
+    if not flat["model.hidden"]:
+        raise CharffError("model.hidden needs at least one layer width, e.g. [500, 500, 500]")
+    if not 0.0 <= flat["train.momentum"] < 1.0:
+        raise CharffError(f"train.momentum must be in [0, 1), got {flat['train.momentum']}")
+    return config
+
+
+def flatten(tree: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def apply(config: Config, key: str, value: Any) -> None:
+    section, _, name = key.partition(".")
+    target = getattr(config, section, None) if name else None
+    if not dataclasses.is_dataclass(target) or name not in {f.name for f in dataclasses.fields(target)}:
+        known = ", ".join(sorted(flatten(config.to_dict())))
+        raise CharffError(f"unknown config key {key!r}; known keys: {known}")
+    setattr(target, name, coerce(key, value, get_type_hints(type(target))[name]))
+
+
+def parse_value(text: str) -> Any:
+    """A --set value is read as TOML (numbers, booleans, lists), else taken as a plain string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
+    config = Config()
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise CharffError(f"config file {path} does not exist; see experiments/ for examples")
+        try:
+            tree = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            raise CharffError(f"config file {path} is not valid TOML: {err}") from None
+        for key, value in flatten(tree).items():
+            apply(config, key, value)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise CharffError(f"--set needs key=value, got {item!r}")
+        apply(config, key.strip(), parse_value(text.strip()))
+    return validate(config)
+
+
+def config_from_dict(tree: dict) -> Config:
+    config = Config()
+    for key, value in flatten(tree).items():
+        apply(config, key, value)
+    return validate(config)

@@ -1,0 +1,44 @@
+"""Corpus -> cleaned text -> vocabulary and id tensors, split so validation is never trained on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from charff.corpora import Corpus, load_corpus
+from charff.errors import CharffError
+from charff.vocab import Vocabulary, build_vocabulary, clean_hinton30
+
+
+@dataclass
+class Dataset:
+    corpus: Corpus
+    vocab: Vocabulary
+    train: torch.Tensor
+    val: torch.Tensor
+
+
+def split_text(text: str, val_fraction: float) -> tuple[str, str]:
+    """The last val_fraction of the text is validation; the boundary is a fixed index, no shuffling."""
+    if not 0.0 < val_fraction < 1.0:
+        raise CharffError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    cut = len(text) - max(1, round(len(text) * val_fraction))
+    return text[:cut], text[cut:]
+
+
+def prepare(corpus: str | Corpus, alphabet: str, val_fraction: float, window: int,
+            offline: bool = False) -> Dataset:
+    if window <= 0:
+        raise CharffError(f"window must be a positive number of characters, got {window}")
+    if isinstance(corpus, str):
+        corpus = load_corpus(corpus, offline=offline)
+    text = clean_hinton30(corpus.text) if alphabet == "hinton30" else corpus.text
+    train_text, val_text = split_text(text, val_fraction)
+    if min(len(train_text), len(val_text)) < window + 1:
+        raise CharffError(
+            f"corpus {corpus.name} has {len(text)} characters after cleaning: too short for a "
+            f"window of {window} in both splits; use a longer text or a smaller window"
+        )
+    vocab = build_vocabulary(alphabet, train_text)
+    return Dataset(corpus, vocab, vocab.encode(train_text), vocab.encode(val_text))

@@ -1,0 +1,104 @@
+"""Validation: accuracy and bits/char of both readouts on the same characters, goodness of real
+and teacher-forced windows per layer, and dead units. Streams run through contiguous segments
+of the validation split so the recurrent state sees real history."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from charff.model import FFNet
+from charff.objectives import goodness
+from charff.sampling import sample_from_logits
+
+WARMUP = 8  # characters of history before a position is scored
+
+
+def fit_temperature(scores: torch.Tensor, targets: torch.Tensor) -> float:
+    """The goodness-readout temperature minimising cross-entropy (golden section on log T)."""
+    def loss(log_t: float) -> float:
+        return F.cross_entropy(scores / math.exp(log_t), targets).item()
+
+    lo, hi = -8.0, 6.0
+    ratio = (math.sqrt(5) - 1) / 2
+    for _ in range(60):
+        a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+        if loss(a) < loss(b):
+            hi = b
+        else:
+            lo = a
+    return math.exp((lo + hi) / 2)
+
+
+def bits(logits: torch.Tensor, targets: torch.Tensor) -> float:
+    return F.cross_entropy(logits, targets).item() / math.log(2)
+
+
+@torch.no_grad()
+def evaluate(model: FFNet, val: torch.Tensor, streams: int, goodness_chars: int, seed: int) -> dict:
+    """Scores characters t of the validation split with p(c_t | window ending at t-1).
+
+    The goodness readout's temperature is fitted on the even scored positions and its bits/char
+    reported on the odd ones, so the fit never sees the characters it is judged on.
+    """
+    window = model.config.window
+    generator = torch.Generator().manual_seed(seed)
+    segment = (len(val) - 1) // streams
+    if segment < window + WARMUP + 2:
+        streams = max(1, (len(val) - 1) // (window + WARMUP + 2))
+        segment = (len(val) - 1) // streams
+    starts = torch.arange(streams) * segment
+    lags = torch.arange(-window + 1, 1)
+    state = model.initial_state(streams, val.device)
+    steps = range(window - 1, segment)
+    scored_steps = len(steps) - WARMUP
+    goodness_every = max(1, math.ceil(scored_steps * streams / max(goodness_chars, 1)))
+    soft_logits, soft_targets, good_scores, good_targets = [], [], [], []
+    layers = len(model.layers)
+    sum_real, sum_fake = torch.zeros(layers), torch.zeros(layers)
+    active = [torch.zeros(w, dtype=torch.bool) for w in model.config.hidden]
+    logits = None
+    count = 0
+    for n, offset in enumerate(steps):
+        windows = val[(starts + offset)[:, None] + lags]
+        scored = n >= WARMUP
+        if scored:
+            targets = windows[:, -1]
+            soft_logits.append(logits)
+            soft_targets.append(targets)
+            if (n - WARMUP) % goodness_every == 0:
+                good_scores.append(model.candidate_goodness(windows[:, :-1], state))
+                good_targets.append(targets)
+            fake_last = sample_from_logits(logits, generator, forbid=targets)
+            fake = torch.cat([windows[:, :-1], fake_last[:, None]], dim=1)
+            fake_acts = model(fake, state)
+        activities = model(windows, state)
+        if scored:
+            sum_real += torch.stack([goodness(a).sum() for a in activities])
+            sum_fake += torch.stack([goodness(a).sum() for a in fake_acts])
+            count += streams
+            for seen, a in zip(active, activities, strict=True):
+                seen |= (a > 0).any(dim=0)
+        state, logits = model.next_state(activities), model.readout_logits(activities)
+    soft_logits, soft_targets = torch.cat(soft_logits), torch.cat(soft_targets)
+    scores, good_targets = torch.cat(good_scores), torch.cat(good_targets)
+    temperature = fit_temperature(scores[0::2], good_targets[0::2])
+    model.goodness_temperature.fill_(temperature)
+    held_out = scores[1::2] if len(scores) > 1 else scores
+    held_targets = good_targets[1::2] if len(scores) > 1 else good_targets
+    record = {
+        "val_chars": len(soft_targets),
+        "softmax_acc": (soft_logits.argmax(-1) == soft_targets).float().mean().item(),
+        "softmax_bpc": bits(soft_logits, soft_targets),
+        "goodness_chars": len(good_targets),
+        "goodness_acc": (scores.argmax(-1) == good_targets).float().mean().item(),
+        "goodness_bpc": bits(held_out / temperature, held_targets),
+        "goodness_temperature": temperature,
+    }
+    for i in range(layers):
+        record[f"good_real/{i}"] = (sum_real[i] / count).item()
+        record[f"good_fake/{i}"] = (sum_fake[i] / count).item()
+        record[f"dead/{i}"] = 1.0 - active[i].float().mean().item()
+    return record

@@ -1,0 +1,146 @@
+"""The recurrent Forward-Forward network over a one-hot character window, and its two readouts.
+
+Every layer sees detached, RMS-normalised inputs (the layer below at t, and its own and the
+upper layer's state at t-1), so each layer's loss trains only that layer: learning is local in
+space and time. `local=False` turns the same shape into the backprop twin used as a yardstick.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from charff.config import ModelConfig
+from charff.objectives import goodness
+
+ACTIVATIONS = {"relu": F.relu, "leaky_relu": lambda x: F.leaky_relu(x, 0.05), "gelu": F.gelu}
+
+
+def rms_normalise(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Length-normalise to unit root-mean-square, so a layer cannot pass its goodness upward."""
+    return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps)
+
+
+class FFLayer(nn.Module):
+    """One layer: bottom-up input plus optional recurrent inputs from step t-1."""
+
+    def __init__(self, bottom_up: nn.Module, width: int, context_widths: list[int]):
+        super().__init__()
+        self.bottom_up = bottom_up
+        self.recurrent = nn.ModuleList(nn.Linear(w, width, bias=False) for w in context_widths)
+
+    def context_drive(self, context: list[torch.Tensor]) -> torch.Tensor | float:
+        return sum((lin(c) for lin, c in zip(self.recurrent, context, strict=True)), 0.0)
+
+
+class WindowEmbedding(nn.Module):
+    """Layer 1's bottom-up weights on the normalised one-hot window, stored per (slot, symbol).
+
+    The RMS-normalised one-hot window has sqrt(V) in each active entry, so the product is a sum
+    of W looked-up columns; a candidate last character changes one column only.
+    """
+
+    def __init__(self, window: int, vocab_size: int, width: int):
+        super().__init__()
+        self.window, self.vocab_size = window, vocab_size
+        fan_in = window * vocab_size
+        self.weight = nn.Parameter(torch.empty(fan_in, width).uniform_(-1, 1) / math.sqrt(fan_in))
+        self.bias = nn.Parameter(torch.zeros(width))
+        self.scale = math.sqrt(vocab_size)
+
+    def slot_ids(self, windows: torch.Tensor, first_slot: int = 0) -> torch.Tensor:
+        slots = torch.arange(first_slot, first_slot + windows.shape[1], device=windows.device)
+        return windows + slots * self.vocab_size
+
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        rows = F.embedding_bag(self.slot_ids(windows), self.weight, mode="sum")
+        return rows * self.scale + self.bias
+
+    def context_part(self, context: torch.Tensor) -> torch.Tensor:
+        """The product for the first W-1 slots, shared by every candidate last character."""
+        return F.embedding_bag(self.slot_ids(context), self.weight, mode="sum") * self.scale + self.bias
+
+    def last_slot_columns(self) -> torch.Tensor:
+        """One column per candidate for the last slot: (V, width)."""
+        start = (self.window - 1) * self.vocab_size
+        return self.weight[start : start + self.vocab_size] * self.scale
+
+
+class FFNet(nn.Module):
+    def __init__(self, config: ModelConfig, vocab_size: int, local: bool = True):
+        super().__init__()
+        self.config, self.vocab_size, self.local = config, vocab_size, local
+        self.activation = ACTIVATIONS[config.activation]
+        widths = config.hidden
+        layers = []
+        for i, width in enumerate(widths):
+            bottom_up = (WindowEmbedding(config.window, vocab_size, width) if i == 0
+                         else nn.Linear(widths[i - 1], width))
+            layers.append(FFLayer(bottom_up, width, self.context_widths(i)))
+        self.layers = nn.ModuleList(layers)
+        self.readout = nn.Linear(sum(widths), vocab_size)
+        self.register_buffer("goodness_temperature", torch.tensor(1.0))
+
+    def context_widths(self, i: int) -> list[int]:
+        widths, mode = self.config.hidden, self.config.recurrence
+        if mode == "none":
+            return []
+        if mode == "full" and i + 1 < len(widths):
+            return [widths[i], widths[i + 1]]
+        return [widths[i]]
+
+    def initial_state(self, batch: int, device=None) -> list[torch.Tensor]:
+        return [torch.zeros(batch, w, device=device) for w in self.config.hidden]
+
+    def layer_context(self, i: int, state: list[torch.Tensor]) -> list[torch.Tensor]:
+        if self.config.recurrence == "none":
+            return []
+        return state[i : i + len(self.context_widths(i))]
+
+    def forward(self, windows: torch.Tensor, state: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Activities of every layer for windows (B, W) given normalised states from t-1."""
+        activities, below = [], None
+        for i, layer in enumerate(self.layers):
+            if i == 0:
+                drive = layer.bottom_up(windows)
+            else:
+                below_in = below.detach() if self.local else below
+                drive = layer.bottom_up(rms_normalise(below_in))
+            drive = drive + layer.context_drive([s.detach() for s in self.layer_context(i, state)])
+            below = self.activation(drive)
+            activities.append(below)
+        return activities
+
+    @staticmethod
+    def next_state(activities: list[torch.Tensor]) -> list[torch.Tensor]:
+        return [rms_normalise(a.detach()) for a in activities]
+
+    def readout_logits(self, activities: list[torch.Tensor]) -> torch.Tensor:
+        """Softmax readout over the next character from all layers' normalised activities."""
+        feats = [rms_normalise(a.detach() if self.local else a) for a in activities]
+        return self.readout(torch.cat(feats, dim=-1))
+
+    @torch.no_grad()
+    def candidate_goodness(self, context: torch.Tensor, state: list[torch.Tensor]) -> torch.Tensor:
+        """Summed goodness (B, V) of every candidate last character after context (B, W-1).
+
+        Layer 1 costs one shared product plus one column per candidate, not V products.
+        """
+        batch, vocab = context.shape[0], self.vocab_size
+        first = self.layers[0]
+        shared = first.bottom_up.context_part(context) + first.context_drive(self.layer_context(0, state))
+        below = self.activation(shared[:, None, :] + first.bottom_up.last_slot_columns()[None])
+        total = goodness(below)
+        for i, layer in enumerate(self.layers[1:], start=1):
+            recurrent = layer.context_drive(self.layer_context(i, state))
+            if torch.is_tensor(recurrent):
+                recurrent = recurrent[:, None, :]
+            below = self.activation(layer.bottom_up(rms_normalise(below)) + recurrent)
+            total = total + goodness(below)
+        return total.reshape(batch, vocab)
+
+    def goodness_logits(self, context: torch.Tensor, state: list[torch.Tensor]) -> torch.Tensor:
+        return self.candidate_goodness(context, state) / self.goodness_temperature

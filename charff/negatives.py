@@ -1,0 +1,80 @@
+"""Negative windows: the model's own characters in place of real ones.
+
+All three kinds are one mechanism, a bank of generator streams that restart from real context:
+teacher forcing restarts every character (real context, one sampled last character), a
+self-generated rollout restarts every R characters, and the random control samples uniformly.
+A restart never samples the real next character, so a negative never equals its positive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from charff.model import FFNet
+from charff.sampling import next_logits, sample_from_logits
+
+
+@dataclass
+class RealContext:
+    """What the real streams offer at step t: windows ending at t-1, their state and logits."""
+
+    windows: torch.Tensor  # (B, W) ending at t-1
+    state: list[torch.Tensor]  # normalised activities at t-1
+    logits: torch.Tensor  # softmax readout at t-1, predicting character t
+    true_next: torch.Tensor  # (B,) the real character t
+
+
+class NegativeGenerator:
+    def __init__(self, model: FFNet, kind: str, streams: int, restart_every: int, readout: str,
+                 temperature: float, top_k: int, generator: torch.Generator):
+        self.model, self.kind, self.readout = model, kind, readout
+        self.restart_every = 1 if kind in ("teacher_forcing", "random") else restart_every
+        self.temperature, self.top_k, self.generator = temperature, top_k, generator
+        # ages are staggered so that rollouts do not all restart on the same step
+        self.age = (torch.arange(streams) * self.restart_every // streams) + self.restart_every
+        self.windows: torch.Tensor | None = None
+        self.state: list[torch.Tensor] = []
+        self.logits: torch.Tensor | None = None
+        self.last_generated: torch.Tensor | None = None
+
+    @torch.no_grad()
+    def propose(self, real: RealContext, rows: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Negative windows (rows, W) and their recurrent state for this step."""
+        if self.windows is None:
+            self.windows, self.logits = real.windows.clone(), real.logits.clone()
+            self.state = [s.clone() for s in real.state]
+        restart = torch.zeros(len(self.age), dtype=torch.bool)
+        restart[:rows] = self.age[:rows] >= self.restart_every
+        self.windows[restart] = real.windows[restart]
+        self.logits[restart] = real.logits[restart]
+        for mine, theirs in zip(self.state, real.state, strict=True):
+            mine[restart] = theirs[restart]
+        self.age[restart] = 0
+        forbid = torch.where(restart, real.true_next, torch.full_like(real.true_next, -1))[:rows]
+        windows, state = self.windows[:rows], [s[:rows] for s in self.state]
+        if self.kind == "random":
+            logits = torch.zeros(rows, self.model.vocab_size, device=windows.device)
+        else:
+            logits = next_logits(self.model, self.readout, windows, state, self.logits[:rows])
+        chars = sample_from_logits(logits, self.generator, self.temperature, self.top_k, forbid)
+        self.last_generated = chars
+        return torch.cat([windows[:, 1:], chars[:, None]], dim=1), state
+
+    @torch.no_grad()
+    def observe(self, windows: torch.Tensor, activities: list[torch.Tensor]) -> None:
+        """Advance the generator streams past the negatives just scored."""
+        rows = windows.shape[0]
+        self.windows[:rows] = windows
+        for mine, new in zip(self.state, self.model.next_state(activities), strict=True):
+            mine[:rows] = new
+        self.logits[:rows] = self.model.readout_logits(activities)
+        self.age[:rows] += 1
+
+    def state_dict(self) -> dict:
+        return {"age": self.age, "windows": self.windows, "state": self.state, "logits": self.logits}
+
+    def load_state_dict(self, data: dict) -> None:
+        self.age, self.windows, self.logits = data["age"], data["windows"], data["logits"]
+        self.state = data["state"]

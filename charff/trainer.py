@@ -1,0 +1,234 @@
+"""The trainer: runs a list of phases, step by step, with local FF updates and exact resume.
+
+One step advances `rows` (at most B) streams by one character. Wake steps raise goodness on real
+windows and train the softmax readout; sleep steps lower goodness on negative windows; an
+interleaved step does both in one batched forward pass.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from charff.checkpoint import save_atomic
+from charff.config import Config
+from charff.data import Dataset
+from charff.evaluate import evaluate
+from charff.hooks import Hook
+from charff.model import FFNet
+from charff.negatives import NegativeGenerator, RealContext
+from charff.objectives import goodness, layer_loss
+from charff.schedule import Phase, parse_schedule
+from charff.streams import Streams
+
+
+class Interrupted(Exception):
+    """Training stopped on request after writing a checkpoint."""
+
+
+def build_optimizer(model: FFNet, config: Config) -> torch.optim.Optimizer:
+    t = config.train
+    groups = [
+        {"params": [p for layer in model.layers for p in layer.parameters()], "lr": t.lr},
+        {"params": list(model.readout.parameters()), "lr": t.readout_lr},
+    ]
+    if t.optimizer == "sgd":
+        return torch.optim.SGD(groups, momentum=t.momentum, weight_decay=t.weight_decay)
+    return torch.optim.Adam(groups, betas=(t.momentum, 0.999), weight_decay=t.weight_decay)
+
+
+class Trainer:
+    def __init__(self, config: Config, dataset: Dataset, run_dir: Path | None = None,
+                 hooks: list[Hook] = ()):
+        t = config.train
+        self.config, self.dataset, self.hooks = config, dataset, list(hooks)
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.device = torch.device(t.device)
+        torch.manual_seed(t.seed)
+        self.model = FFNet(config.model, dataset.vocab.size).to(self.device)
+        self.optimizer = build_optimizer(self.model, config)
+        self.phases: list[Phase] = parse_schedule(t.schedule, t.chars, t.streams)
+        self.generator = torch.Generator(device=self.device).manual_seed(t.seed)
+        self.stream_generator = torch.Generator().manual_seed(t.seed + 1)
+        self.train_ids = dataset.train.to(self.device)
+        self.val_ids = dataset.val.to(self.device)
+        self.streams = Streams(self.train_ids, t.streams, config.model.window, self.stream_generator)
+        self.state = self.model.initial_state(t.streams, self.device)
+        self.logits = torch.zeros(t.streams, dataset.vocab.size, device=self.device)
+        self.negatives = NegativeGenerator(self.model, t.negatives, t.streams, t.rollout_restart,
+                                           t.negative_readout, t.negative_temperature,
+                                           t.negative_top_k, self.generator)
+        self.chars = 0
+        self.phase_index = 0
+        self.phase_done = 0
+        self.next_eval = t.eval_every
+        self.last_eval_chars = -1
+        self.train_sums: dict[str, list[float]] = {}  # key -> [sum, count] since the last evaluation
+        self.elapsed = 0.0
+        self.stop_requested = False
+
+    # -- one step ---------------------------------------------------------------------------
+    def step(self, phase: Phase, rows: int) -> dict:
+        model, m = self.model, self.config.model
+        real_windows = self.streams.windows()
+        windows = [real_windows[:rows]]
+        states = [[s[:rows] for s in self.state]]
+        if phase.sleep:
+            real = RealContext(self.streams.windows(-1), self.state, self.logits, real_windows[:, -1])
+            negative_windows, negative_state = self.negatives.propose(real, rows)
+            windows.append(negative_windows)
+            states.append(negative_state)
+        joined = [torch.cat(parts) for parts in zip(*states, strict=True)]
+        activities = model(torch.cat(windows), joined)
+        good = [goodness(a) for a in activities]
+        nothing = good[0][:0]
+        losses = [layer_loss(g[:rows] if phase.wake else nothing, g[rows:] if phase.sleep else nothing,
+                             m.loss, m.threshold, m.symba_alpha) for g in good]
+        real_activities = [a[:rows] for a in activities]
+        logits = model.readout_logits(real_activities)
+        total = torch.stack(losses).sum()
+        targets = self.streams.next_chars()[:rows]
+        readout_loss = F.cross_entropy(logits, targets)
+        if phase.wake:
+            total = total + readout_loss
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        self.optimizer.step()
+
+        with torch.no_grad():
+            for kept, new in zip(self.state, model.next_state(real_activities), strict=True):
+                kept[:rows] = new
+            self.logits[:rows] = logits.detach()
+            if phase.sleep:
+                self.negatives.observe(negative_windows, [a[rows:] for a in activities])
+            restarted = self.streams.advance(rows)
+            for kept in self.state:
+                kept[restarted] = 0.0
+            self.logits[restarted] = 0.0
+        stats = {"readout_loss": readout_loss.detach(),
+                 "acc": (logits.argmax(-1) == targets).float().mean()}
+        for i, (g, loss) in enumerate(zip(good, losses, strict=True)):
+            stats[f"loss/{i}"] = loss.detach()
+            stats[f"good_pos/{i}"] = g[:rows].detach().mean()
+            if phase.sleep:
+                stats[f"good_neg/{i}"] = g[rows:].detach().mean()
+        return stats
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self) -> list[dict]:
+        """Run the remaining phases; returns the evaluation records written during this call."""
+        records = []
+        for hook in self.hooks:
+            hook.on_start(self)
+        previous = signal.signal(signal.SIGINT, self.request_stop) if self.can_catch_signals() else None
+        try:
+            while self.phase_index < len(self.phases):
+                phase = self.phases[self.phase_index]
+                if self.phase_done == 0:
+                    self.begin_phase(phase)
+                while self.phase_done < phase.chars:
+                    if self.stop_requested:
+                        self.save_checkpoint()
+                        raise Interrupted(f"stopped at {self.chars} characters")
+                    started = time.perf_counter()
+                    rows = min(self.config.train.streams, phase.chars - self.phase_done)
+                    stats = self.step(phase, rows)
+                    self.elapsed += time.perf_counter() - started
+                    self.chars += rows
+                    self.phase_done += rows
+                    self.accumulate(stats)
+                    for hook in self.hooks:
+                        hook.on_step(self, phase, rows, stats)
+                    if self.chars >= self.next_eval:
+                        records.append(self.evaluate_and_save())
+                self.phase_index += 1
+                self.phase_done = 0
+            if self.last_eval_chars != self.chars:
+                records.append(self.evaluate_and_save())
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        for hook in self.hooks:
+            hook.on_end(self)
+        return records
+
+    def begin_phase(self, phase: Phase) -> None:
+        if self.config.train.reset_optimizer_each_phase and self.chars > 0:
+            self.optimizer = build_optimizer(self.model, self.config)
+        for hook in self.hooks:
+            hook.on_phase_start(self, phase)
+
+    @staticmethod
+    def can_catch_signals() -> bool:
+        import threading
+
+        return threading.current_thread() is threading.main_thread()
+
+    def request_stop(self, *_args) -> None:
+        self.stop_requested = True
+
+    def accumulate(self, stats: dict) -> None:
+        for key, value in stats.items():
+            entry = self.train_sums.setdefault(key, [0.0, 0])
+            entry[0] += float(value)
+            entry[1] += 1
+
+    def train_means(self) -> dict:
+        return {f"train_{key}": total / count for key, (total, count) in self.train_sums.items()}
+
+    def evaluate_and_save(self) -> dict:
+        t = self.config.train
+        self.model.eval()
+        record = {"chars": self.chars, "phase": self.phases[min(self.phase_index, len(self.phases) - 1)].kind,
+                  "phase_index": self.phase_index, "seconds": round(self.elapsed, 3)}
+        record.update(evaluate(self.model, self.val_ids, t.eval_streams, t.eval_goodness_chars, t.seed))
+        record.update(self.train_means())
+        self.model.train()
+        self.train_sums = {}
+        while self.next_eval <= self.chars:
+            self.next_eval += t.eval_every
+        self.last_eval_chars = self.chars
+        for hook in self.hooks:
+            hook.on_eval(self, record)
+        self.save_checkpoint()
+        return record
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "config": self.config.to_dict(),
+            "vocab": self.dataset.vocab.to_dict(),
+            "corpus": {"name": self.dataset.corpus.name, "source": self.dataset.corpus.source},
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "trainer": {
+                "chars": self.chars, "phase_index": self.phase_index, "phase_done": self.phase_done,
+                "next_eval": self.next_eval, "last_eval_chars": self.last_eval_chars,
+                "train_sums": self.train_sums, "elapsed": self.elapsed,
+                "state": self.state, "logits": self.logits, "streams": self.streams.state_dict(),
+                "negatives": self.negatives.state_dict(),
+                "generator": self.generator.get_state(),
+                "stream_generator": self.stream_generator.get_state(),
+            },
+        }
+
+    def load_state_dict(self, payload: dict) -> None:
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        t = payload["trainer"]
+        self.chars, self.phase_index, self.phase_done = t["chars"], t["phase_index"], t["phase_done"]
+        self.next_eval, self.last_eval_chars = t["next_eval"], t["last_eval_chars"]
+        self.train_sums, self.elapsed = t["train_sums"], t["elapsed"]
+        self.state, self.logits = t["state"], t["logits"]
+        self.streams.load_state_dict(t["streams"])
+        self.negatives.load_state_dict(t["negatives"])
+        self.generator.set_state(t["generator"])
+        self.stream_generator.set_state(t["stream_generator"])
+
+    def save_checkpoint(self) -> None:
+        if self.run_dir is not None:
+            save_atomic(self.state_dict(), self.run_dir / "checkpoint.pt")

@@ -1,0 +1,64 @@
+"""Alphabets and the vocabulary that maps characters to ids (it travels inside checkpoints)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import torch
+
+from charff.errors import CharffError
+
+HINTON30 = "abcdefghijklmnopqrstuvwxyz ,;."
+UNKNOWN = "\u2047"  # shown for characters of the full alphabet never seen in training
+ALPHABETS = ("hinton30", "full")
+
+
+def clean_hinton30(text: str) -> str:
+    """The draft's 30 symbols: lowercase, whitespace runs to one space, drop everything else."""
+    text = re.sub(r"\s+", " ", text.lower())
+    return re.sub(r"[^a-z ,;.]", "", text).strip()
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    alphabet: str
+    symbols: str
+
+    @property
+    def size(self) -> int:
+        return len(self.symbols)
+
+    def clean(self, text: str) -> str:
+        return clean_hinton30(text) if self.alphabet == "hinton30" else text
+
+    def encode(self, text: str, strict: bool = False) -> torch.Tensor:
+        """Map characters to ids; strict rejects characters outside the alphabet."""
+        index = {c: i for i, c in enumerate(self.symbols)}
+        unknown = index.get(UNKNOWN)
+        missing = sorted({c for c in text if c not in index})
+        if missing and (strict or unknown is None):
+            shown = "".join(missing[:10])
+            raise CharffError(
+                f"characters {shown!r} are not in the {self.alphabet} alphabet; use only {self.symbols!r}"
+            )
+        return torch.tensor([index.get(c, unknown) for c in text], dtype=torch.long)
+
+    def decode(self, ids) -> str:
+        return "".join(self.symbols[int(i)] for i in ids)
+
+    def to_dict(self) -> dict:
+        return {"alphabet": self.alphabet, "symbols": self.symbols}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Vocabulary:
+        return cls(data["alphabet"], data["symbols"])
+
+
+def build_vocabulary(alphabet: str, train_text: str) -> Vocabulary:
+    """hinton30 is fixed; full is every character of the training split plus UNKNOWN."""
+    if alphabet == "hinton30":
+        return Vocabulary("hinton30", HINTON30)
+    if alphabet == "full":
+        return Vocabulary("full", "".join(sorted(set(train_text) - {UNKNOWN})) + UNKNOWN)
+    raise CharffError(f"unknown alphabet {alphabet!r}; use one of {', '.join(ALPHABETS)}")

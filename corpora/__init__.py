@@ -1,0 +1,1 @@
+"""Bundled corpora and their descriptions (installed as the package `charff.bundled`)."""
