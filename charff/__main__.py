@@ -1,0 +1,3 @@
+from charff.cli import main
+
+main()
