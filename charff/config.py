@@ -32,6 +32,7 @@ class ModelConfig:
 @dataclass
 class TrainConfig:
     chars: int = 300_000  # total characters (B streams x T steps) for the whole schedule
+    learner: str = "ff"  # ff | backprop (the same net trained end to end) | frozen_random (readout only)
     streams: int = 64  # B parallel streams of real text
     schedule: str = "interleaved"  # the phase schedule; see charff.schedule
     negatives: str = "teacher_forcing"  # teacher_forcing | self_generated | random
@@ -41,7 +42,7 @@ class TrainConfig:
     rollout_restart: int = 64  # self-generated streams restart from real text every R characters
     optimizer: str = "adam"  # adam | sgd
     lr: float = 3e-3
-    readout_lr: float = 3e-3
+    readout_lr: float = 1e-3
     momentum: float = 0.9  # SGD momentum; Adam's beta1
     weight_decay: float = 0.0
     reset_optimizer_each_phase: bool = False  # keep momentum across phases unless asked
@@ -67,6 +68,7 @@ CHOICES = {
     "model.recurrence": ("none", "self", "full"),
     "model.activation": ("relu", "leaky_relu", "gelu"),
     "model.loss": ("softplus", "symba"),
+    "train.learner": ("ff", "backprop", "frozen_random"),
     "train.negatives": ("teacher_forcing", "self_generated", "random"),
     "train.negative_readout": ("softmax", "goodness"),
     "train.optimizer": ("adam", "sgd"),

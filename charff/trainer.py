@@ -49,7 +49,9 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir else None
         self.device = torch.device(t.device)
         torch.manual_seed(t.seed)
-        self.model = FFNet(config.model, dataset.vocab.size).to(self.device)
+        self.model = FFNet(config.model, dataset.vocab.size, local=t.learner != "backprop").to(self.device)
+        if t.learner == "frozen_random":
+            self.model.layers.requires_grad_(False)
         self.optimizer = build_optimizer(self.model, config)
         self.phases: list[Phase] = parse_schedule(t.schedule, t.chars, t.streams)
         self.generator = torch.Generator(device=self.device).manual_seed(t.seed)
@@ -73,11 +75,14 @@ class Trainer:
 
     # -- one step ---------------------------------------------------------------------------
     def step(self, phase: Phase, rows: int) -> dict:
+        """One step; the yardstick learners train only the readout loss on real text."""
         model, m = self.model, self.config.model
+        ff = self.config.train.learner == "ff"
+        wake, sleep = phase.wake or not ff, phase.sleep and ff
         real_windows = self.streams.windows()
         windows = [real_windows[:rows]]
         states = [[s[:rows] for s in self.state]]
-        if phase.sleep:
+        if sleep:
             real = RealContext(self.streams.windows(-1), self.state, self.logits, real_windows[:, -1])
             negative_windows, negative_state = self.negatives.propose(real, rows)
             windows.append(negative_windows)
@@ -86,14 +91,14 @@ class Trainer:
         activities = model(torch.cat(windows), joined)
         good = [goodness(a) for a in activities]
         nothing = good[0][:0]
-        losses = [layer_loss(g[:rows] if phase.wake else nothing, g[rows:] if phase.sleep else nothing,
-                             m.loss, m.threshold, m.symba_alpha) for g in good]
+        losses = [layer_loss(g[:rows] if wake else nothing, g[rows:] if sleep else nothing,
+                             m.loss, m.threshold, m.symba_alpha) if ff else nothing.sum() for g in good]
         real_activities = [a[:rows] for a in activities]
         logits = model.readout_logits(real_activities)
         total = torch.stack(losses).sum()
         targets = self.streams.next_chars()[:rows]
         readout_loss = F.cross_entropy(logits, targets)
-        if phase.wake:
+        if wake:
             total = total + readout_loss
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
@@ -103,7 +108,7 @@ class Trainer:
             for kept, new in zip(self.state, model.next_state(real_activities), strict=True):
                 kept[:rows] = new
             self.logits[:rows] = logits.detach()
-            if phase.sleep:
+            if sleep:
                 self.negatives.observe(negative_windows, [a[rows:] for a in activities])
             restarted = self.streams.advance(rows)
             for kept in self.state:
@@ -114,7 +119,7 @@ class Trainer:
         for i, (g, loss) in enumerate(zip(good, losses, strict=True)):
             stats[f"loss/{i}"] = loss.detach()
             stats[f"good_pos/{i}"] = g[:rows].detach().mean()
-            if phase.sleep:
+            if sleep:
                 stats[f"good_neg/{i}"] = g[rows:].detach().mean()
         return stats
 

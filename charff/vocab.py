@@ -17,7 +17,7 @@ ALPHABETS = ("hinton30", "full")
 def clean_hinton30(text: str) -> str:
     """The draft's 30 symbols: lowercase, whitespace runs to one space, drop everything else."""
     text = re.sub(r"\s+", " ", text.lower())
-    return re.sub(r"[^a-z ,;.]", "", text).strip()
+    return re.sub(r"[^a-z ,;.]", "", text)
 
 
 @dataclass(frozen=True)

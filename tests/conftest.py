@@ -1,0 +1,42 @@
+"""Shared fixtures: the aesop corpus comes from $CHARFF_CORPORA (CI: ../shared/corpora)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from charff.config import Config
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+
+
+@pytest.fixture
+def aesop_dir(monkeypatch) -> Path:
+    """The directory holding aesop.txt, or skip: it is never committed into the project."""
+    folder = Path(os.environ.get("CHARFF_CORPORA", SHARED))
+    if not (folder / "aesop.txt").is_file():
+        pytest.skip("aesop.txt not found; set CHARFF_CORPORA to the folder that holds it")
+    monkeypatch.setenv("CHARFF_CORPORA", str(folder))
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch):
+    """Never touch the user's cache from tests."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+def tiny_config(**train) -> Config:
+    """A small, fast model on the bundled corpus."""
+    config = Config()
+    config.model.hidden = [64, 64]
+    config.train.streams = 16
+    config.train.chars = 4_000
+    config.train.eval_every = 2_000
+    config.train.eval_streams = 64
+    config.train.eval_goodness_chars = 256
+    for key, value in train.items():
+        setattr(config.train, key, value)
+    return config

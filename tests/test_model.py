@@ -1,0 +1,73 @@
+import pytest
+import torch
+import torch.nn as nn
+
+from charff.config import ModelConfig
+from charff.model import FFNet
+from charff.objectives import goodness, layer_loss, symba_loss, threshold_loss
+
+
+def make(recurrence: str, local: bool = True) -> FFNet:
+    torch.manual_seed(0)
+    return FFNet(ModelConfig(window=6, hidden=[16, 12, 8], recurrence=recurrence), 30, local=local)
+
+
+@pytest.mark.parametrize("recurrence", ["none", "self", "full"])
+def test_one_layers_loss_reaches_no_other_layers_parameters(recurrence):
+    model = make(recurrence)
+    windows = torch.randint(0, 30, (5, 6))
+    state = model.next_state(model(windows, model.initial_state(5)))  # a non-zero state from t-1
+    for target in range(len(model.layers)):
+        model.zero_grad(set_to_none=True)
+        activities = model(windows, state)
+        goodness(activities[target]).sum().backward()
+        for i, layer in enumerate(model.layers):
+            grads = [p.grad for p in layer.parameters()]
+            if i == target:
+                assert any(g is not None and g.abs().sum() > 0 for g in grads)
+            else:
+                assert all(g is None for g in grads), f"layer {target}'s loss reached layer {i}"
+        assert all(p.grad is None for p in model.readout.parameters())
+
+
+def test_readout_loss_trains_only_the_readout():
+    model = make("full")
+    activities = model(torch.randint(0, 30, (4, 6)), model.initial_state(4))
+    model.readout_logits(activities).sum().backward()
+    assert all(p.grad is None for p in model.layers.parameters())
+    assert model.readout.weight.grad is not None
+
+
+def test_backprop_twin_does_pass_gradients_down():
+    model = make("self", local=False)
+    activities = model(torch.randint(0, 30, (4, 6)), model.initial_state(4))
+    model.readout_logits(activities).sum().backward()
+    assert model.layers[0].bottom_up.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("recurrence", ["none", "self", "full"])
+def test_candidate_goodness_equals_running_each_candidate(recurrence):
+    model = make(recurrence)
+    context = torch.randint(0, 30, (3, 5))
+    state = model.next_state(model(torch.randint(0, 30, (3, 6)), model.initial_state(3)))
+    fast = model.candidate_goodness(context, state)
+    for c in range(30):
+        windows = torch.cat([context, torch.full((3, 1), c)], dim=1)
+        slow = sum(goodness(a) for a in model(windows, state))
+        torch.testing.assert_close(fast[:, c], slow.detach(), rtol=1e-4, atol=1e-5)
+
+
+def test_layers_live_in_a_module_list_and_readouts_cover_the_alphabet():
+    model = make("self")
+    assert isinstance(model.layers, nn.ModuleList)
+    activities = model(torch.randint(0, 30, (2, 6)), model.initial_state(2))
+    assert model.readout_logits(activities).shape == (2, 30)
+    assert model.goodness_logits(torch.randint(0, 30, (2, 5)), model.initial_state(2)).shape == (2, 30)
+
+
+def test_losses_push_goodness_the_right_way():
+    high, low = torch.tensor([5.0]), torch.tensor([0.1])
+    assert threshold_loss(high, low, 2.0) < threshold_loss(low, high, 2.0)
+    assert symba_loss(high, low, 4.0) < symba_loss(low, high, 4.0)
+    # a one-sided phase is defined for both losses
+    assert layer_loss(high, high[:0], "symba", 2.0, 4.0) == threshold_loss(high, high[:0], 2.0)

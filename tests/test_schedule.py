@@ -1,0 +1,33 @@
+import pytest
+
+from charff.errors import CharffError
+from charff.schedule import Phase, parse_count, parse_schedule
+
+
+def test_counts_with_suffixes():
+    assert parse_count("250k") == 250_000
+    assert parse_count("1M") == 1_000_000
+    assert parse_count("1.5k") == 1_500
+
+
+def test_interleaved_is_one_phase():
+    assert parse_schedule("interleaved", 10_000, 64) == [Phase("interleaved", 10_000)]
+
+
+def test_separated_repeats_and_cuts_the_last_phase():
+    phases = parse_schedule("separated:1000/500", 3_200, 100)
+    assert [(p.kind, p.chars) for p in phases] == [
+        ("wake", 1000), ("sleep", 500), ("wake", 1000), ("sleep", 500), ("wake", 200)]
+    assert sum(p.chars for p in phases) == 3_200
+
+
+def test_explicit_list():
+    phases = parse_schedule("wake:2k, sleep:1k, interleaved:1k", 10_000, 10)
+    assert [p.kind for p in phases] == ["wake", "sleep", "interleaved"]
+
+
+@pytest.mark.parametrize("spec", ["sideways", "separated:0", "separated:-5/10", "separated:abc",
+                                  "nap:100", "separated:50"])
+def test_bad_schedules_are_refused(spec):
+    with pytest.raises(CharffError):
+        parse_schedule(spec, 10_000, 64)

@@ -1,0 +1,71 @@
+import pytest
+
+from charff.data import prepare
+from charff.hooks import Hook, read_metrics
+from charff.ngram import ngram_baselines
+from charff.run import resume_run, start_run
+from charff.trainer import Interrupted, Trainer
+from tests.conftest import tiny_config
+
+TIMING_KEYS = ("seconds",)
+
+
+def comparable(records):
+    return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in records]
+
+
+def fables(config):
+    return prepare("fables", "hinton30", 0.1, config.model.window)
+
+
+class StopAt(Hook):
+    def __init__(self, chars, crash=False):
+        self.chars, self.crash = chars, crash
+
+    def on_step(self, trainer, phase, rows, stats):
+        if trainer.chars >= self.chars:
+            if self.crash:
+                raise RuntimeError("simulated crash")
+            trainer.request_stop()
+
+
+def test_short_run_beats_the_unigram_baseline():
+    config = tiny_config(chars=40_000, eval_every=40_000, streams=32)
+    config.model.hidden = [128, 128]
+    data = fables(config)
+    records = Trainer(config, data).run()
+    unigram = ngram_baselines(data.train.tolist(), data.val.tolist(), data.vocab.size, orders=(1,))[0]
+    assert records[-1]["softmax_acc"] > unigram.accuracy + 0.03
+    assert records[-1]["goodness_acc"] > unigram.accuracy + 0.03
+
+
+def test_same_seed_same_numbers():
+    config = tiny_config(chars=2_000, eval_every=1_000)
+    first, second = (comparable(Trainer(config, fables(config)).run()) for _ in range(2))
+    assert first == second
+
+
+@pytest.mark.parametrize("crash", [False, True])
+def test_resume_ends_with_the_metrics_of_an_uninterrupted_run(tmp_path, crash):
+    config = tiny_config(chars=6_000, eval_every=2_000, negatives="self_generated", rollout_restart=8)
+    whole = start_run(config, tmp_path / "whole")
+    whole.run()
+    broken = start_run(config, tmp_path / "broken", [StopAt(3_000, crash)])
+    with pytest.raises(RuntimeError if crash else Interrupted):
+        broken.run()
+    resumed = resume_run(tmp_path / "broken")
+    assert resumed.chars == (2_000 if crash else 3_008)
+    resumed.run()
+    assert comparable(read_metrics(tmp_path / "broken")) == comparable(read_metrics(tmp_path / "whole"))
+    assert len(read_metrics(tmp_path / "whole")) == 3
+
+
+@pytest.mark.parametrize("learner", ["backprop", "frozen_random"])
+def test_yardstick_learners_train(learner):
+    config = tiny_config(chars=2_000, eval_every=2_000, learner=learner)
+    trainer = Trainer(config, fables(config))
+    before = [p.detach().clone() for p in trainer.model.layers.parameters()]
+    trainer.run()
+    after = list(trainer.model.layers.parameters())
+    changed = any((a != b).any() for a, b in zip(after, before, strict=True))
+    assert changed == (learner == "backprop")
