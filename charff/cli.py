@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -49,8 +50,8 @@ def cmd_corpus_show(args) -> None:
 def cmd_train(args) -> None:
     from charff.config import load_config
     from charff.progress import ProgressBar
-    from charff.rundir import default_run_dir
     from charff.run import finish_run, resume_run, start_run
+    from charff.rundir import default_run_dir
     from charff.trainer import Interrupted
 
     bar = ProgressBar()
@@ -78,6 +79,8 @@ def cmd_train(args) -> None:
         f"goodness readout {final['goodness_acc']:.1%} / {final['goodness_bpc']:.2f} bits/char"
     )
     console.print("n-gram: " + ", ".join(f"{k} {v['acc']:.1%} / {v['bpc']:.2f}" for k, v in grams.items()))
+    collapse = summary["collapse"]
+    console.print(f"collapse: {'YES, ' + collapse['detail'] if collapse['collapsed'] else 'no'}")
     console.print(f"samples: {trainer.run_dir / 'samples.txt'}")
 
 
@@ -115,6 +118,91 @@ def cmd_sample(args) -> None:
         print("---")
 
 
+def parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise CharffError(f"--seeds takes comma-separated integers like 0,1,2, got {text!r}") from None
+    if not seeds:
+        raise CharffError("--seeds needs at least one seed, e.g. --seeds 0,1,2")
+    return seeds
+
+
+def cmd_reproduce(args) -> None:
+    from charff.reproduce import reproduce
+    from charff.rundir import default_run_dir
+
+    out = Path(args.out) if args.out else default_run_dir(f"reproduce-{args.preset}")
+    seeds = parse_seeds(args.seeds) if args.seeds else None
+    reproduce(args.preset, args.corpus, seeds, out, args.device, args.set, console)
+
+
+def cmd_ablate(args) -> None:
+    from rich.progress import Progress
+
+    from charff.ablate import aggregate as aggregate_cells
+    from charff.ablate import build_cells, estimate_minutes, load_grid, measure_rate, run_cells, write_tables
+    from charff.plots import plot_phase_lengths
+    from charff.rundir import default_run_dir
+
+    spec, base, settings, seeds = load_grid(Path(args.config))
+    out = Path(args.out) if args.out else default_run_dir("ablate")
+    cells = build_cells(base, settings, seeds, out)
+    budget = spec.get("budget_minutes", 30)
+    minutes = estimate_minutes(cells, measure_rate(base))
+    console.print(f"{len(settings)} settings x {len(seeds)} seeds = {len(cells)} cells; "
+                  f"estimated {minutes:.0f} minutes on this machine (budget {budget}); out {out}")
+    if minutes > budget and not args.yes:
+        raise CharffError(f"estimated {minutes:.0f} minutes exceeds the grid's budget of {budget}; "
+                          "rerun with --yes to go ahead")
+    out.mkdir(parents=True, exist_ok=True)
+    with Progress(console=console) as progress:
+        task = progress.add_task("cells", total=len(cells))
+        run_cells(cells, args.workers, lambda name, seed: progress.advance(task))
+    rows = aggregate_cells(cells, settings, seeds)
+    write_tables(rows, out)
+    figure = plot_phase_lengths(rows, out)
+    table = Table(title=f"ablation: final validation accuracy (mean ± 95% interval over {len(seeds)} seeds)")
+    for column in ("cell", "final acc", "best acc", "final bits/char", "collapsed"):
+        table.add_column(column)
+    for row in rows:
+        onset = f" at {row['collapse_onset_mean']:,.0f}" if row["collapsed_seeds"] else ""
+        table.add_row(row["cell"], f"{row['final_softmax_acc']:.1%} ± {row['final_softmax_acc_ci95']:.1%}",
+                      f"{row['best_softmax_acc']:.1%}", f"{row['final_softmax_bpc']:.2f}",
+                      f"{row['collapsed_seeds']}/{row['seeds']}{onset}")
+    console.print(table)
+    console.print(f"wrote {out / 'ablation.csv'}, {out / 'ablation.json'} and {figure}")
+
+
+def cmd_plot(args) -> None:
+    import json
+
+    from charff.config import config_from_dict, load_config
+    from charff.hooks import read_metrics
+    from charff.plots import plot_phase_lengths, plot_run
+    from charff.schedule import schedule_of
+
+    folder = Path(args.dir)
+    if (folder / "ablation.json").exists():
+        rows = json.loads((folder / "ablation.json").read_text(encoding="utf-8"))
+        console.print(f"wrote {plot_phase_lengths(rows, folder)}")
+        return
+    runs = sorted(p.parent for p in folder.rglob("metrics.jsonl"))
+    if not runs:
+        raise CharffError(f"{folder} holds no run (metrics.jsonl) or sweep (ablation.json); point at a run directory")
+    for run in runs:
+        records = read_metrics(run, kind=None)
+        if not any(r.get("kind", "eval") == "eval" for r in records):
+            continue
+        try:
+            config = load_config(run / "config.toml")
+        except CharffError:
+            config = config_from_dict({})
+        phases = schedule_of(config)
+        paths = plot_run(records, phases, f"{run.name}: {config.train.schedule}, {config.train.negatives}", run)
+        console.print("wrote " + ", ".join(str(p) for p in paths))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="charff", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,6 +233,27 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--readout", choices=("softmax", "goodness"), default="softmax")
     sample.set_defaults(func=cmd_sample)
+
+    repro = sub.add_parser("reproduce", help="separated vs interleaved wake/sleep, side by side")
+    repro.add_argument("--preset", default="quick", help="quick (2 CPU cores, ~10 min) or paper (3x2000)")
+    repro.add_argument("--corpus", help="corpus name or path (default: aesop, else the bundled fables)")
+    repro.add_argument("--seeds", help="comma-separated seeds (default: the preset's)")
+    repro.add_argument("--out", help="output directory (default runs/reproduce-PRESET-TIMESTAMP)")
+    repro.add_argument("--device", choices=("cpu", "cuda"), help="where to train (default: the preset's, cpu)")
+    repro.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a setting for every arm, e.g. --set train.chars=200000")
+    repro.set_defaults(func=cmd_reproduce)
+
+    ablate = sub.add_parser("ablate", help="run a grid of settings x seeds in parallel")
+    ablate.add_argument("config", help="a grid TOML, e.g. experiments/phase_length_ablation.toml")
+    ablate.add_argument("--out", help="sweep directory (default runs/ablate-TIMESTAMP); rerun to resume")
+    ablate.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes (default: cores)")
+    ablate.add_argument("--yes", action="store_true", help="run even when the estimate exceeds the budget")
+    ablate.set_defaults(func=cmd_ablate)
+
+    plot = sub.add_parser("plot", help="draw figures for a run, a reproduce output or a sweep")
+    plot.add_argument("dir")
+    plot.set_defaults(func=cmd_plot)
     return parser
 
 

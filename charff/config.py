@@ -39,11 +39,13 @@ class TrainConfig:
     negative_readout: str = "softmax"  # which readout samples negatives: softmax | goodness
     negative_temperature: float = 1.0
     negative_top_k: int = 0  # 0 means sample from the whole alphabet
-    rollout_restart: int = 64  # self-generated streams restart from real text every R characters
+    rollout_restart: int = 10  # self-generated streams restart from real text every R characters
     optimizer: str = "adam"  # adam | sgd
     lr: float = 3e-3
     readout_lr: float = 1e-3
     momentum: float = 0.9  # SGD momentum; Adam's beta1
+    lr_decay: str = "constant"  # constant | cosine (to lr_final_fraction of lr over train.chars)
+    lr_final_fraction: float = 0.1
     weight_decay: float = 0.0
     reset_optimizer_each_phase: bool = False  # keep momentum across phases unless asked
     eval_every: int = 50_000  # characters between validation evaluations (and checkpoints)
@@ -72,6 +74,7 @@ CHOICES = {
     "train.negatives": ("teacher_forcing", "self_generated", "random"),
     "train.negative_readout": ("softmax", "goodness"),
     "train.optimizer": ("adam", "sgd"),
+    "train.lr_decay": ("constant", "cosine"),
 }
 POSITIVE = ("model.window", "train.chars", "train.streams", "train.rollout_restart", "train.lr",
             "train.readout_lr", "train.eval_every", "train.eval_streams", "train.eval_goodness_chars",

@@ -26,9 +26,17 @@ class Corpus:
     text: str
 
 
+def bundled_folder():
+    """The installed corpora (package charff.bundled), or corpora/ when run from a source checkout."""
+    try:
+        return resources.files(BUNDLED_PACKAGE)
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[1] / "corpora"
+
+
 def describe_named() -> list[dict]:
     """The TOML descriptions of every named corpus, bundled with the package."""
-    folder = resources.files(BUNDLED_PACKAGE)
+    folder = bundled_folder()
     entries = [p for p in folder.iterdir() if p.name.endswith(".toml")]
     return [tomllib.loads(p.read_text(encoding="utf-8")) for p in sorted(entries, key=str)]
 
@@ -57,11 +65,11 @@ def decode_text(data: bytes, origin: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise CharffError(f"corpus {origin} is not UTF-8 text ({err.reason}); re-save it as UTF-8")
+        raise CharffError(f"corpus {origin} is not UTF-8 text ({err.reason}); re-save it as UTF-8") from None
 
 
 def load_bundled(name: str) -> Corpus:
-    path = resources.files(BUNDLED_PACKAGE) / f"{name}.txt"
+    path = bundled_folder() / f"{name}.txt"
     return Corpus(name, f"bundled:{name}.txt", decode_text(path.read_bytes(), name))
 
 

@@ -32,6 +32,19 @@ def fit_temperature(scores: torch.Tensor, targets: torch.Tensor) -> float:
     return math.exp((lo + hi) / 2)
 
 
+def auc(positive: torch.Tensor, negative: torch.Tensor) -> float:
+    """P(a random real window outscores a random fake one), ties counted half (Mann-Whitney)."""
+    scores = torch.cat([positive, negative]).double()
+    ranks = torch.empty_like(scores)
+    order = scores.argsort()
+    ranks[order] = torch.arange(1, len(scores) + 1, dtype=torch.double, device=scores.device)
+    for value in scores[order][1:][scores[order][1:] == scores[order][:-1]].unique():  # average tied ranks
+        tied = scores == value
+        ranks[tied] = ranks[tied].mean()
+    n_pos, n_neg = len(positive), len(negative)
+    return ((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)).item()
+
+
 def bits(logits: torch.Tensor, targets: torch.Tensor) -> float:
     return F.cross_entropy(logits, targets).item() / math.log(2)
 
@@ -44,21 +57,23 @@ def evaluate(model: FFNet, val: torch.Tensor, streams: int, goodness_chars: int,
     reported on the odd ones, so the fit never sees the characters it is judged on.
     """
     window = model.config.window
-    generator = torch.Generator().manual_seed(seed)
+    device = val.device
+    generator = torch.Generator(device=device).manual_seed(seed)
     segment = (len(val) - 1) // streams
     if segment < window + WARMUP + 2:
         streams = max(1, (len(val) - 1) // (window + WARMUP + 2))
         segment = (len(val) - 1) // streams
-    starts = torch.arange(streams) * segment
-    lags = torch.arange(-window + 1, 1)
+    starts = torch.arange(streams, device=device) * segment
+    lags = torch.arange(-window + 1, 1, device=device)
     state = model.initial_state(streams, val.device)
     steps = range(window - 1, segment)
     scored_steps = len(steps) - WARMUP
     goodness_every = max(1, math.ceil(scored_steps * streams / max(goodness_chars, 1)))
     soft_logits, soft_targets, good_scores, good_targets = [], [], [], []
     layers = len(model.layers)
-    sum_real, sum_fake = torch.zeros(layers), torch.zeros(layers)
-    active = [torch.zeros(w, dtype=torch.bool) for w in model.config.hidden]
+    sum_real, sum_fake = torch.zeros(layers, device=device), torch.zeros(layers, device=device)
+    total_real, total_fake = [], []
+    active = [torch.zeros(w, dtype=torch.bool, device=device) for w in model.config.hidden]
     logits = None
     count = 0
     for n, offset in enumerate(steps):
@@ -76,8 +91,12 @@ def evaluate(model: FFNet, val: torch.Tensor, streams: int, goodness_chars: int,
             fake_acts = model(fake, state)
         activities = model(windows, state)
         if scored:
-            sum_real += torch.stack([goodness(a).sum() for a in activities])
-            sum_fake += torch.stack([goodness(a).sum() for a in fake_acts])
+            real_good = torch.stack([goodness(a) for a in activities])  # (layers, streams)
+            fake_good = torch.stack([goodness(a) for a in fake_acts])
+            sum_real += real_good.sum(dim=1)
+            sum_fake += fake_good.sum(dim=1)
+            total_real.append(real_good.sum(dim=0))
+            total_fake.append(fake_good.sum(dim=0))
             count += streams
             for seen, a in zip(active, activities, strict=True):
                 seen |= (a > 0).any(dim=0)
@@ -96,6 +115,7 @@ def evaluate(model: FFNet, val: torch.Tensor, streams: int, goodness_chars: int,
         "goodness_acc": (scores.argmax(-1) == good_targets).float().mean().item(),
         "goodness_bpc": bits(held_out / temperature, held_targets),
         "goodness_temperature": temperature,
+        "goodness_auc": auc(torch.cat(total_real), torch.cat(total_fake)),
     }
     for i in range(layers):
         record[f"good_real/{i}"] = (sum_real[i] / count).item()

@@ -17,6 +17,9 @@ class Hook:
 
     def on_eval(self, trainer, record: dict) -> None: ...
 
+    def on_record(self, trainer, record: dict) -> None:
+        """Any record for the metrics log: evaluations and sleep-phase summaries."""
+
     def on_end(self, trainer) -> None: ...
 
 
@@ -26,23 +29,25 @@ class MetricsLog(Hook):
     def __init__(self, run_dir: Path):
         self.path = Path(run_dir) / "metrics.jsonl"
 
-    def on_eval(self, trainer, record: dict) -> None:
+    def on_record(self, trainer, record: dict) -> None:
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
 
 
-def truncate_metrics(run_dir: Path, chars: int) -> None:
-    """On resume, drop records written after the checkpoint: they will be measured again."""
+def truncate_metrics(run_dir: Path, records: int) -> None:
+    """On resume, keep the records the checkpoint had seen: the rest will be measured again."""
     path = Path(run_dir) / "metrics.jsonl"
     if not path.exists():
         return
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    kept = [line for line in lines if json.loads(line)["chars"] <= chars]
+    kept = lines[:records]
     path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
 
-def read_metrics(run_dir: Path) -> list[dict]:
+def read_metrics(run_dir: Path, kind: str | None = "eval") -> list[dict]:
+    """Records of one kind (eval or sleep), or all of them with kind=None."""
     path = Path(run_dir) / "metrics.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in records if kind is None or r.get("kind", "eval") == kind]

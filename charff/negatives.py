@@ -47,11 +47,12 @@ class NegativeGenerator:
             self.state = [s.clone() for s in real.state]
         restart = torch.zeros(len(self.age), dtype=torch.bool)
         restart[:rows] = self.age[:rows] >= self.restart_every
+        restart = restart.to(real.true_next.device)
         self.windows[restart] = real.windows[restart]
         self.logits[restart] = real.logits[restart]
         for mine, theirs in zip(self.state, real.state, strict=True):
             mine[restart] = theirs[restart]
-        self.age[restart] = 0
+        self.age[restart.cpu()] = 0
         forbid = torch.where(restart, real.true_next, torch.full_like(real.true_next, -1))[:rows]
         windows, state = self.windows[:rows], [s[:rows] for s in self.state]
         if self.kind == "random":
@@ -76,5 +77,7 @@ class NegativeGenerator:
         return {"age": self.age, "windows": self.windows, "state": self.state, "logits": self.logits}
 
     def load_state_dict(self, data: dict) -> None:
-        self.age, self.windows, self.logits = data["age"], data["windows"], data["logits"]
-        self.state = data["state"]
+        device = self.model.readout.weight.device
+        moved = {k: v.to(device) if torch.is_tensor(v) else v for k, v in data.items() if k != "state"}
+        self.age, self.windows, self.logits = data["age"].cpu(), moved["windows"], moved["logits"]
+        self.state = [s.to(device) for s in data["state"]] if data["state"] else []

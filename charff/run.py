@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from charff.checkpoint import load_checkpoint
+from charff.collapse import detect_collapse
 from charff.config import Config, config_from_dict
 from charff.data import Dataset, prepare
 from charff.errors import CharffError
@@ -38,7 +39,7 @@ def resume_run(run_dir: Path, hooks: list[Hook] = ()) -> Trainer:
         raise CharffError(f"the corpus behind {run_dir} changed since it was trained; restore it or retrain")
     trainer = Trainer(config, dataset, Path(run_dir), [MetricsLog(run_dir), *hooks])
     trainer.load_state_dict(payload)
-    truncate_metrics(run_dir, trainer.chars)
+    truncate_metrics(run_dir, trainer.records_written)
     return trainer
 
 
@@ -59,6 +60,7 @@ def summarise(trainer: Trainer) -> dict:
     best = max(records, key=lambda r: r["softmax_acc"])
     data = trainer.dataset
     baselines = ngram_baselines(data.train.tolist(), data.val.tolist(), data.vocab.size, orders=(1, 2, 3, 4))
+    collapse = detect_collapse(read_metrics(trainer.run_dir, kind=None), baselines[0].accuracy)
     return {
         "corpus": {"name": data.corpus.name, "source": data.corpus.source,
                    "alphabet": data.vocab.alphabet, "train_chars": len(data.train), "val_chars": len(data.val)},
@@ -68,6 +70,7 @@ def summarise(trainer: Trainer) -> dict:
         "final": {k: final[k] for k in ("softmax_acc", "softmax_bpc", "goodness_acc", "goodness_bpc")},
         "best_softmax_acc": best["softmax_acc"],
         "best_softmax_at": best["chars"],
+        "collapse": collapse.to_dict(),
         "ngram": {f"{b.order}-gram": {"acc": b.accuracy, "bpc": b.bits_per_char} for b in baselines},
     }
 

@@ -85,3 +85,9 @@ def fill_budget(pattern: list[Phase], total_chars: int, repeat: bool) -> list[Ph
         if not repeat:
             break
     return phases
+
+
+def schedule_of(config) -> list[Phase]:
+    """The phases a Config's train section asks for."""
+    t = config.train
+    return parse_schedule(t.schedule, t.chars, t.streams)

@@ -21,10 +21,10 @@ class Streams:
 
     def windows(self, shift: int = 0) -> torch.Tensor:
         """(B, W) windows ending at position + shift."""
-        return self.ids[(self.positions + shift)[:, None] + self.lags]
+        return self.ids[((self.positions + shift)[:, None] + self.lags).to(self.ids.device)]
 
     def next_chars(self) -> torch.Tensor:
-        return self.ids[self.positions + 1]
+        return self.ids[(self.positions + 1).to(self.ids.device)]
 
     def advance(self, rows: int) -> torch.Tensor:
         """Step the first `rows` streams by one character; returns a mask of streams that restarted."""

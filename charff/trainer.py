@@ -7,8 +7,10 @@ interleaved step does both in one batched forward pass.
 
 from __future__ import annotations
 
+import math
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -22,8 +24,11 @@ from charff.hooks import Hook
 from charff.model import FFNet
 from charff.negatives import NegativeGenerator, RealContext
 from charff.objectives import goodness, layer_loss
-from charff.schedule import Phase, parse_schedule
+from charff.schedule import Phase, schedule_of
 from charff.streams import Streams
+from charff.textstats import text_stats
+
+GENERATED_KEPT = 2_000  # generated characters kept per stream for the text statistics
 
 
 class Interrupted(Exception):
@@ -53,7 +58,7 @@ class Trainer:
         if t.learner == "frozen_random":
             self.model.layers.requires_grad_(False)
         self.optimizer = build_optimizer(self.model, config)
-        self.phases: list[Phase] = parse_schedule(t.schedule, t.chars, t.streams)
+        self.phases: list[Phase] = schedule_of(config)
         self.generator = torch.Generator(device=self.device).manual_seed(t.seed)
         self.stream_generator = torch.Generator().manual_seed(t.seed + 1)
         self.train_ids = dataset.train.to(self.device)
@@ -72,6 +77,9 @@ class Trainer:
         self.train_sums: dict[str, list[float]] = {}  # key -> [sum, count] since the last evaluation
         self.elapsed = 0.0
         self.stop_requested = False
+        self.records_written = 0
+        self.generated: list[list[int]] = [[] for _ in range(t.streams)]  # sleep text, per stream
+        self.reference_counts = Counter(dataset.train.tolist())
 
     # -- one step ---------------------------------------------------------------------------
     def step(self, phase: Phase, rows: int) -> dict:
@@ -100,6 +108,7 @@ class Trainer:
         readout_loss = F.cross_entropy(logits, targets)
         if wake:
             total = total + readout_loss
+        self.set_learning_rates()
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.optimizer.step()
@@ -110,11 +119,14 @@ class Trainer:
             self.logits[:rows] = logits.detach()
             if sleep:
                 self.negatives.observe(negative_windows, [a[rows:] for a in activities])
-            restarted = self.streams.advance(rows)
+                if self.config.train.negatives == "self_generated":
+                    self.keep_generated(self.negatives.last_generated)
+            restarted = self.streams.advance(rows).to(self.device)
             for kept in self.state:
                 kept[restarted] = 0.0
             self.logits[restarted] = 0.0
-        stats = {"readout_loss": readout_loss.detach(),
+        stats = {"positive_rows": rows if wake else 0, "negative_rows": rows if sleep else 0,
+                 "readout_loss": readout_loss.detach(),
                  "acc": (logits.argmax(-1) == targets).float().mean()}
         for i, (g, loss) in enumerate(zip(good, losses, strict=True)):
             stats[f"loss/{i}"] = loss.detach()
@@ -122,6 +134,15 @@ class Trainer:
             if sleep:
                 stats[f"good_neg/{i}"] = g[rows:].detach().mean()
         return stats
+
+    def set_learning_rates(self) -> None:
+        t = self.config.train
+        scale = 1.0
+        if t.lr_decay == "cosine":
+            progress = min(1.0, self.chars / t.chars)
+            scale = t.lr_final_fraction + (1 - t.lr_final_fraction) * 0.5 * (1 + math.cos(math.pi * progress))
+        for group, base in zip(self.optimizer.param_groups, (t.lr, t.readout_lr), strict=True):
+            group["lr"] = base * scale
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> list[dict]:
@@ -150,6 +171,7 @@ class Trainer:
                         hook.on_step(self, phase, rows, stats)
                     if self.chars >= self.next_eval:
                         records.append(self.evaluate_and_save())
+                self.end_phase(phase)
                 self.phase_index += 1
                 self.phase_done = 0
             if self.last_eval_chars != self.chars:
@@ -164,6 +186,7 @@ class Trainer:
     def begin_phase(self, phase: Phase) -> None:
         if self.config.train.reset_optimizer_each_phase and self.chars > 0:
             self.optimizer = build_optimizer(self.model, self.config)
+        self.generated = [[] for _ in self.generated]
         for hook in self.hooks:
             hook.on_phase_start(self, phase)
 
@@ -176,6 +199,29 @@ class Trainer:
     def request_stop(self, *_args) -> None:
         self.stop_requested = True
 
+    def keep_generated(self, chars: torch.Tensor) -> None:
+        for kept, char in zip(self.generated, chars.tolist(), strict=False):
+            if len(kept) < GENERATED_KEPT:
+                kept.append(char)
+
+    def generated_stats(self) -> dict:
+        """Summarise (and clear) the self-generated text kept since the phase or evaluation began."""
+        decode = self.dataset.vocab.decode
+        texts = [decode(ids) for ids in self.generated if ids]
+        self.generated = [[] for _ in self.generated]
+        reference = Counter({self.dataset.vocab.symbols[i]: n for i, n in self.reference_counts.items()})
+        return text_stats(texts, reference)
+
+    def end_phase(self, phase: Phase) -> None:
+        if phase.kind == "sleep" and any(self.generated):
+            self.emit({"kind": "sleep", "chars": self.chars, "phase_index": self.phase_index,
+                       "phase_chars": phase.chars, **self.generated_stats()})
+
+    def emit(self, record: dict) -> None:
+        self.records_written += 1
+        for hook in self.hooks:
+            hook.on_record(self, record)
+
     def accumulate(self, stats: dict) -> None:
         for key, value in stats.items():
             entry = self.train_sums.setdefault(key, [0.0, 0])
@@ -185,18 +231,25 @@ class Trainer:
     def train_means(self) -> dict:
         return {f"train_{key}": total / count for key, (total, count) in self.train_sums.items()}
 
+    def current_phase(self) -> Phase:
+        return self.phases[min(self.phase_index, len(self.phases) - 1)]
+
     def evaluate_and_save(self) -> dict:
         t = self.config.train
         self.model.eval()
-        record = {"chars": self.chars, "phase": self.phases[min(self.phase_index, len(self.phases) - 1)].kind,
-                  "phase_index": self.phase_index, "seconds": round(self.elapsed, 3)}
+        phase = self.current_phase()
+        record = {"kind": "eval", "chars": self.chars, "phase": phase.kind, "phase_index": self.phase_index,
+                  "seconds": round(self.elapsed, 3)}
         record.update(evaluate(self.model, self.val_ids, t.eval_streams, t.eval_goodness_chars, t.seed))
         record.update(self.train_means())
+        if phase.kind == "interleaved" and any(self.generated):
+            record.update(self.generated_stats())
         self.model.train()
         self.train_sums = {}
         while self.next_eval <= self.chars:
             self.next_eval += t.eval_every
         self.last_eval_chars = self.chars
+        self.emit(record)
         for hook in self.hooks:
             hook.on_eval(self, record)
         self.save_checkpoint()
@@ -214,6 +267,7 @@ class Trainer:
                 "chars": self.chars, "phase_index": self.phase_index, "phase_done": self.phase_done,
                 "next_eval": self.next_eval, "last_eval_chars": self.last_eval_chars,
                 "train_sums": self.train_sums, "elapsed": self.elapsed,
+                "records_written": self.records_written, "generated": self.generated,
                 "state": self.state, "logits": self.logits, "streams": self.streams.state_dict(),
                 "negatives": self.negatives.state_dict(),
                 "generator": self.generator.get_state(),
@@ -228,7 +282,9 @@ class Trainer:
         self.chars, self.phase_index, self.phase_done = t["chars"], t["phase_index"], t["phase_done"]
         self.next_eval, self.last_eval_chars = t["next_eval"], t["last_eval_chars"]
         self.train_sums, self.elapsed = t["train_sums"], t["elapsed"]
-        self.state, self.logits = t["state"], t["logits"]
+        self.records_written, self.generated = t["records_written"], t["generated"]
+        self.state = [s.to(self.device) for s in t["state"]]
+        self.logits = t["logits"].to(self.device)
         self.streams.load_state_dict(t["streams"])
         self.negatives.load_state_dict(t["negatives"])
         self.generator.set_state(t["generator"])

@@ -47,7 +47,8 @@ def test_aesop_from_the_user_cache(monkeypatch, tmp_path):
 
 
 def test_gutenberg_header_and_footer_are_stripped():
-    raw = "header\n*** START OF THE PROJECT GUTENBERG EBOOK X ***\nbody text\n*** END OF THE PROJECT GUTENBERG EBOOK X ***\nfooter"
+    raw = ("header\n*** START OF THE PROJECT GUTENBERG EBOOK X ***\nbody text\n"
+           "*** END OF THE PROJECT GUTENBERG EBOOK X ***\nfooter")
     assert strip_gutenberg(raw) == "body text"
 
 

@@ -1,0 +1,94 @@
+"""Collapse, defined by measured signals rather than by eye.
+
+A run has collapsed when any one signal stays bad for `sustain` consecutive observations of it:
+
+- accuracy: validation accuracy (softmax readout) back within `accuracy_margin` of the unigram
+  baseline, after it had once been at least `learned_margin` above it;
+- discrimination: the AUC with which summed goodness tells real validation windows from
+  teacher-forced fakes falls below `auc_floor`, after it had once been above `auc_learned`;
+- generation: generated text's character entropy below `min_entropy` bits, or its most frequent
+  character's share above `max_top_share` (checked wherever generated text was summarised).
+
+The onset is the character count of the first observation of the first sustained bad streak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class CollapseCriteria:
+    sustain: int = 2
+    accuracy_margin: float = 0.01
+    learned_margin: float = 0.05
+    auc_floor: float = 0.55
+    auc_learned: float = 0.65
+    min_entropy: float = 2.0
+    max_top_share: float = 0.5
+
+
+@dataclass(frozen=True)
+class CollapseReport:
+    collapsed: bool
+    onset_chars: int | None
+    signal: str | None
+    detail: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def accuracy_flags(evals: list[dict], unigram: float, c: CollapseCriteria) -> list[tuple[int, bool]]:
+    learned, flags = False, []
+    for r in evals:
+        learned = learned or r["softmax_acc"] >= unigram + c.learned_margin
+        flags.append((r["chars"], learned and r["softmax_acc"] <= unigram + c.accuracy_margin))
+    return flags
+
+
+def auc_flags(evals: list[dict], c: CollapseCriteria) -> list[tuple[int, bool]]:
+    learned, flags = False, []
+    for r in evals:
+        if "goodness_auc" not in r:
+            continue
+        learned = learned or r["goodness_auc"] >= c.auc_learned
+        flags.append((r["chars"], learned and r["goodness_auc"] < c.auc_floor))
+    return flags
+
+
+def generation_flags(records: list[dict], c: CollapseCriteria) -> list[tuple[int, bool]]:
+    return [(r["chars"], r["gen_entropy"] < c.min_entropy or r["gen_top_share"] > c.max_top_share)
+            for r in records if "gen_entropy" in r]
+
+
+def first_sustained(flags: list[tuple[int, bool]], sustain: int) -> int | None:
+    streak_start, streak = None, 0
+    for chars, bad in flags:
+        if bad:
+            streak_start = chars if streak == 0 else streak_start
+            streak += 1
+            if streak >= sustain:
+                return streak_start
+        else:
+            streak = 0
+    return None
+
+
+def detect_collapse(records: list[dict], unigram_accuracy: float,
+                    criteria: CollapseCriteria = CollapseCriteria()) -> CollapseReport:
+    """records: a run's metrics log (evaluations and sleep summaries, in order)."""
+    evals = [r for r in records if r.get("kind", "eval") == "eval"]
+    signals = {
+        "accuracy": accuracy_flags(evals, unigram_accuracy, criteria),
+        "discrimination": auc_flags(evals, criteria),
+        "generation": generation_flags(records, criteria),
+    }
+    onsets = {name: first_sustained(flags, criteria.sustain) for name, flags in signals.items()}
+    found = {name: onset for name, onset in onsets.items() if onset is not None}
+    if not found:
+        return CollapseReport(False, None, None, "no signal stayed bad for "
+                              f"{criteria.sustain} consecutive observations")
+    signal = min(found, key=found.get)
+    return CollapseReport(True, found[signal], signal,
+                          ", ".join(f"{name} from {onset:,} characters" for name, onset in sorted(found.items())))

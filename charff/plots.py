@@ -1,0 +1,148 @@
+"""Figures: learning curves with sleep phases shaded (more plots join as analyses grow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from charff.schedule import Phase  # noqa: E402
+
+PANELS = (("softmax_acc", "validation accuracy (softmax readout)"),
+          ("softmax_bpc", "validation bits/char (softmax readout)"))
+
+
+def shade_sleep(ax, phases: list[Phase], label: str) -> None:
+    start = 0
+    for phase in phases:
+        if phase.kind == "sleep":
+            ax.axvspan(start, start + phase.chars, color="tab:purple", alpha=0.08, lw=0, label=label)
+            label = None  # one legend entry
+        start += phase.chars
+
+
+def plot_curves(curves: dict[str, dict], phases: list[Phase], ngram: dict, title: str, path: Path) -> Path:
+    """curves: arm -> {"chars": [...], metric: (means, halfwidths)}; one line per arm with its 95% band."""
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.2))
+    for ax, (metric, ylabel) in zip(axes, PANELS, strict=True):
+        shade_sleep(ax, phases, "sleep phases (separated arms)")
+        for arm, curve in curves.items():
+            means, halves = curve[metric]
+            line, = ax.plot(curve["chars"], means, marker="o", ms=3, label=arm)
+            lower = [m - h for m, h in zip(means, halves, strict=True)]
+            upper = [m + h for m, h in zip(means, halves, strict=True)]
+            ax.fill_between(curve["chars"], lower, upper, color=line.get_color(), alpha=0.15, lw=0)
+        key = "acc" if metric.endswith("acc") else "bpc"
+        for order, style in (("2-gram", ":"), ("3-gram", "--"), ("4-gram", "-.")):
+            if order in ngram:
+                ax.axhline(ngram[order][key], color="gray", ls=style, lw=1, label=f"{order} baseline")
+        ax.set_xlabel("characters seen (streams x steps)")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8, loc="lower right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def phase_bounds(phases: list[Phase]) -> list[tuple[int, int, str]]:
+    bounds, start = [], 0
+    for phase in phases:
+        bounds.append((start, start + phase.chars, phase.kind))
+        start += phase.chars
+    return bounds
+
+
+def plot_run(records: list[dict], phases: list[Phase], title: str, folder: Path) -> list[Path]:
+    """A run's learning curves (both readouts, sleep shaded) and per-layer goodness of real and
+    teacher-forced fake validation windows; collapse onset marked when given in title records."""
+    evals = [r for r in records if r.get("kind", "eval") == "eval"]
+    chars = [r["chars"] for r in evals]
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5))
+    for ax, (metric, ylabel) in zip(axes, (("acc", "validation accuracy"), ("bpc", "validation bits/char")),
+                                    strict=True):
+        shade_sleep(ax, phases, "sleep phases")
+        for readout in ("softmax", "goodness"):
+            ax.plot(chars, [r[f"{readout}_{metric}"] for r in evals], marker="o", ms=3, label=f"{readout} readout")
+        ax.set_xlabel("characters seen")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    curves = folder / "learning_curves.png"
+    fig.savefig(curves, dpi=120)
+    plt.close(fig)
+
+    layers = sorted(int(k.split("/")[1]) for k in evals[0] if k.startswith("good_real/"))
+    fig, ax = plt.subplots(figsize=(8, 5))
+    shade_sleep(ax, phases, "sleep phases")
+    for i in layers:
+        line, = ax.plot(chars, [r[f"good_real/{i}"] for r in evals], label=f"layer {i + 1} real")
+        ax.plot(chars, [r[f"good_fake/{i}"] for r in evals], ls="--", color=line.get_color(),
+                label=f"layer {i + 1} fake")
+    ax.set_xlabel("characters seen")
+    ax.set_ylabel("mean goodness on validation windows")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    ax.set_title(f"{title}: goodness per layer (fake = teacher-forced last character)")
+    fig.tight_layout()
+    goodness = folder / "goodness.png"
+    fig.savefig(goodness, dpi=120)
+    plt.close(fig)
+    return [curves, goodness]
+
+
+def plot_phase_lengths(rows: list[dict], folder: Path) -> Path:
+    """Final accuracy and bits/char against wake-phase length (log axis), one line per setting;
+    the interleaved result of the same setting as a reference band; collapsed cells marked."""
+    def setting(row):
+        return ", ".join(f"{k.split('.')[-1]}={v}" for k, v in row.items()
+                         if k not in ("train.schedule", "schedule") and "." in k or k == "regime")
+
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(setting(row), []).append(row)
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.5))
+    for ax, (metric, ylabel) in zip(axes, (("final_softmax_acc", "final validation accuracy"),
+                                           ("final_softmax_bpc", "final validation bits/char")), strict=True):
+        for name, group in groups.items():
+            separated = sorted((r for r in group if r["schedule"].startswith("separated")),
+                               key=lambda r: wake_length(r["schedule"]))
+            xs = [wake_length(r["schedule"]) for r in separated]
+            line, = ax.plot(xs, [r[metric] for r in separated], marker="o", label=name or "base")
+            ax.errorbar(xs, [r[metric] for r in separated], yerr=[r[metric + "_ci95"] for r in separated],
+                        fmt="none", ecolor=line.get_color(), capsize=3)
+            for r, x in zip(separated, xs, strict=True):
+                if r["collapsed_seeds"]:
+                    ax.plot([x], [r[metric]], marker="X", ms=12, color="red", ls="none")
+            for r in group:
+                if r["schedule"] == "interleaved":
+                    m, h = r[metric], max(r[metric + "_ci95"], 1e-4)
+                    ax.axhspan(m - h, m + h, color=line.get_color(), alpha=0.15)
+                    ax.axhline(m, color=line.get_color(), ls="--", lw=1)
+        ax.plot([], [], marker="X", color="red", ls="none", ms=10, label="collapsed (any seed)")
+        ax.plot([], [], color="gray", ls="--", label="interleaved (band: 95% interval)")
+        ax.set_xscale("log")
+        ax.set_xlabel("wake phase length, characters (log)")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3, which="both")
+    axes[0].legend(fontsize=8)
+    fig.suptitle("phase-length ablation: separated wake/sleep vs interleaved")
+    fig.tight_layout()
+    path = folder / "phase_length.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def wake_length(schedule: str) -> int:
+    from charff.schedule import parse_count
+
+    return parse_count(schedule.removeprefix("separated:").split("/")[0])

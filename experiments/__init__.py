@@ -1,0 +1,1 @@
+"""Experiment configs (installed as the package `charff.experiments`, so presets work anywhere)."""

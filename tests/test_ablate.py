@@ -1,0 +1,71 @@
+import json
+
+import pytest
+
+from charff.ablate import build_cells, load_grid
+from charff.cli import main
+from charff.errors import CharffError
+
+GRID = """
+seeds = [0, 1]
+budget_minutes = 30
+[base.model]
+hidden = [16]
+[base.train]
+chars = 1024
+streams = 16
+eval_every = 512
+eval_goodness_chars = 64
+negatives = "self_generated"
+[grid]
+"train.schedule" = ["interleaved", "separated:256", "separated:512/256"]
+"""
+
+
+def write(tmp_path, text, name="grid.toml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_grid_expands_to_settings_times_seeds(tmp_path):
+    spec, base, settings, seeds = load_grid(write(tmp_path, GRID))
+    cells = build_cells(base, settings, seeds, tmp_path / "out")
+    assert len(settings) == 3 and len(cells) == 6
+    assert len({c.run_dir for c in cells}) == 6
+
+
+@pytest.mark.parametrize("text, match", [
+    ("seeds = [0]\n[grid]\n", "empty"),
+    ('[grid]\n"train.nosuch" = [1]\n', "unknown config key"),
+    ('bogus = 1\n[grid]\n"train.lr" = [0.1]\n', "unknown key"),
+    ('[grid]\n"train.schedule" = ["separated:0"]\n', "positive"),
+])
+def test_bad_grids_are_refused(tmp_path, text, match):
+    with pytest.raises(CharffError, match=match):
+        load_grid(write(tmp_path, text))
+
+
+def test_ablate_runs_resumes_and_plots(tmp_path, capsys):
+    grid, out = write(tmp_path, GRID), tmp_path / "sweep"
+    main(["ablate", str(grid), "--out", str(out), "--workers", "2"])
+    rows = json.loads((out / "ablation.json").read_text())
+    assert {r["schedule"] for r in rows} == {"interleaved", "separated:256", "separated:512/256"}
+    assert all(r["seeds"] == 2 and 0 <= r["final_softmax_acc"] <= 1 for r in rows)
+    assert (out / "ablation.csv").read_text().count("\n") == 4
+    assert (out / "phase_length.png").stat().st_size > 10_000
+    stamp = (out / rows[0]["cell"] / "seed0" / "summary.json").stat().st_mtime_ns
+    main(["ablate", str(grid), "--out", str(out), "--workers", "1"])  # finished cells are skipped
+    assert (out / rows[0]["cell"] / "seed0" / "summary.json").stat().st_mtime_ns == stamp
+    main(["plot", str(out / rows[1]["cell"] / "seed0")])
+    assert (out / rows[1]["cell"] / "seed0" / "learning_curves.png").exists()
+    assert (out / rows[1]["cell"] / "seed0" / "goodness.png").exists()
+
+
+def test_over_budget_grid_asks_for_yes(tmp_path, capsys):
+    grid = write(tmp_path, GRID.replace("budget_minutes = 30", "budget_minutes = 0.0001"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["ablate", str(grid), "--out", str(tmp_path / "sweep")])
+    assert exit_info.value.code == 2
+    assert "--yes" in capsys.readouterr().err
+    assert not (tmp_path / "sweep" / "ablation.json").exists()

@@ -1,0 +1,105 @@
+"""Bad input: one line on stderr, exit status 2, no traceback, nothing overwritten."""
+
+import json
+
+import pytest
+
+from charff.cli import main
+
+
+def run_cli(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    out = capsys.readouterr()
+    return exit_info.value.code, out.out, out.err
+
+
+def assert_one_line_error(args, capsys, match):
+    code, _, err = run_cli(args, capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    assert match in err
+
+
+TRAIN = ["train", "--set", "train.chars=1000", "--set", "train.eval_every=1000", "--set", "model.hidden=[16]",
+         "--set", "train.streams=8", "--set", "train.eval_goodness_chars=64"]
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    main([*TRAIN, "--out", str(out)])
+    return out
+
+
+def test_train_writes_a_complete_run_directory(trained_run):
+    for name in ("config.toml", "metrics.jsonl", "checkpoint.pt", "samples.txt", "summary.json"):
+        assert (trained_run / name).is_file(), name
+    summary = json.loads((trained_run / "summary.json").read_text())
+    assert summary["chars"] == 1000 and summary["corpus"]["name"] == "fables"
+
+
+def test_sample_prints_continuations(trained_run, capsys):
+    main(["sample", str(trained_run), "--start", "The Fox", "--num-samples", "2", "--max-new-chars", "30",
+          "--seed", "3"])
+    first = capsys.readouterr().out
+    main(["sample", str(trained_run), "--start", "The Fox", "--num-samples", "2", "--max-new-chars", "30",
+          "--seed", "3", "--readout", "goodness", "--top-k", "5"])
+    assert first.count("the fox") == 2
+    assert capsys.readouterr().out.count("---") == 2
+
+
+def test_existing_run_is_not_overwritten(trained_run, capsys):
+    before = (trained_run / "checkpoint.pt").read_bytes()
+    assert_one_line_error([*TRAIN, "--out", str(trained_run)], capsys, "already holds a run")
+    assert (trained_run / "checkpoint.pt").read_bytes() == before
+
+
+@pytest.mark.parametrize("content, match", [(b"", "empty"), (b"\x00\x00\x00\x01", "binary"),
+                                            (b"a fox.", "too short")])
+def test_bad_corpus_files(tmp_path, capsys, content, match):
+    path = tmp_path / "corpus.txt"
+    path.write_bytes(content)
+    assert_one_line_error([*TRAIN, "--set", f'corpus.name="{path}"', "--out", str(tmp_path / "r")],
+                          capsys, match)
+
+
+@pytest.mark.parametrize("setting, match", [
+    ("model.window=0", "model.window must be positive"),
+    ("model.window=-3", "model.window must be positive"),
+    ("corpus.name=nosuch", "unknown corpus"),
+    ("train.nosuch=1", "unknown config key"),
+    ("train.lr=fast", "train.lr must be float"),
+    ("train.optimizer=lbfgs", "train.optimizer must be one of"),
+    ("train.schedule=sideways", "cannot parse schedule"),
+])
+def test_bad_config_values(tmp_path, capsys, setting, match):
+    assert_one_line_error([*TRAIN, "--set", setting, "--out", str(tmp_path / "r")], capsys, match)
+
+
+def test_bad_config_file(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text("[train]\nlr = \n", encoding="utf-8")
+    assert_one_line_error(["train", str(path)], capsys, "not valid TOML")
+    path.write_text("[train]\nbogus = 1\n", encoding="utf-8")
+    assert_one_line_error(["train", str(path)], capsys, "unknown config key 'train.bogus'")
+
+
+def test_prompt_outside_the_alphabet(trained_run, capsys):
+    assert_one_line_error(["sample", str(trained_run), "--start", "héllo!"], capsys, "not in the hinton30")
+
+
+def test_missing_and_corrupt_checkpoints(tmp_path, capsys):
+    assert_one_line_error(["sample", str(tmp_path)], capsys, "no checkpoint")
+    (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    assert_one_line_error(["sample", str(tmp_path)], capsys, "corrupt")
+    assert_one_line_error(["train", "--resume", str(tmp_path)], capsys, "corrupt")
+
+
+def test_corpus_commands(capsys):
+    main(["corpus", "list"])
+    assert "fables" in capsys.readouterr().out
+    main(["corpus", "show", "fables"])
+    out = capsys.readouterr().out
+    assert "4-gram" in out and "validation" in out
