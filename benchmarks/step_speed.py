@@ -1,9 +1,9 @@
 """Speed of the training steps, measured side by side in one run.
 
 For 3x500 and 3x2000 it prints chars/s of a wake update, an interleaved teacher-forcing step,
-an interleaved self-generated (rollout) step and a sleep step that generates with 256 streams,
-beside a backprop step of the same net (forward, backward through all layers, update) and the
-float32 matmul GFLOP/s of this machine. Ratios are FF step time over backprop step time.
+an interleaved self-generated (rollout) step, a sleep step with 256 streams and batched
+generation alone, beside a backprop step of the same net (forward, backward through all layers,
+update) and the float32 matmul GFLOP/s of this machine. Ratios: step time over backprop's.
 
     python benchmarks/step_speed.py [--widths 500,2000] [--streams 64] [--seconds 3]
 """
@@ -17,6 +17,8 @@ import torch
 
 from charff.config import Config
 from charff.data import prepare
+from charff.model import FFNet
+from charff.sampling import generate
 from charff.schedule import Phase
 from charff.trainer import Trainer
 
@@ -49,6 +51,22 @@ def chars_per_second(width: int, streams: int, kind: str, seconds: float, learne
     return steps * streams / (time.perf_counter() - start)
 
 
+def generation_chars_per_second(width: int, streams: int, seconds: float) -> float:
+    """Batched sleep generation alone: forward pass, softmax readout and sampling, no update."""
+    config = Config()
+    config.model.hidden = [width] * 3
+    model = FFNet(config.model, 30)
+    prompt = torch.randint(0, 30, (config.model.window,))
+    generator = torch.Generator().manual_seed(0)
+    generate(model, prompt, streams, 4, generator)  # warm-up
+    length = 32
+    runs, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        generate(model, prompt, streams, length, generator)
+        runs += 1
+    return runs * streams * length / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--widths", default="500,2000")
@@ -70,8 +88,10 @@ def main() -> None:
             (f"FF teacher forcing (B={s})", chars_per_second(width, s, "interleaved", t)),
             (f"FF interleaved rollout (B={s})",
              chars_per_second(width, s, "interleaved", t, negatives="self_generated")),
-            (f"FF sleep rollout (B={args.sleep_streams})",
+            (f"FF sleep step, update (B={args.sleep_streams})",
              chars_per_second(width, args.sleep_streams, "sleep", t, negatives="self_generated")),
+            (f"sleep generation only (B={args.sleep_streams})",
+             generation_chars_per_second(width, args.sleep_streams, t)),
         ]
         for name, rate in rows:
             print(f"{f'3x{width}':>8} {name:<34} {rate:>10,.0f} {backprop / rate:>16.2f}x")

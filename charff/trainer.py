@@ -82,35 +82,48 @@ class Trainer:
         self.reference_counts = Counter(dataset.train.tolist())
 
     # -- one step ---------------------------------------------------------------------------
+    def forward(self, real: tuple, negative: tuple | None, wake: bool) -> tuple[list, list]:
+        """Activities of real and negative windows: one batched pass when both are updated;
+        in a sleep step the real streams only advance, so they run without autograd."""
+        if negative is None:
+            return self.model(*real), []
+        if not wake:
+            with torch.no_grad():
+                real_activities = self.model(*real)
+            return real_activities, self.model(*negative)
+        rows = real[0].shape[0]
+        joined = [torch.cat(parts) for parts in zip(real[1], negative[1], strict=True)]
+        activities = self.model(torch.cat([real[0], negative[0]]), joined)
+        return [a[:rows] for a in activities], [a[rows:] for a in activities]
+
     def step(self, phase: Phase, rows: int) -> dict:
         """One step; the yardstick learners train only the readout loss on real text."""
         model, m = self.model, self.config.model
         ff = self.config.train.learner == "ff"
         wake, sleep = phase.wake or not ff, phase.sleep and ff
         real_windows = self.streams.windows()
-        windows = [real_windows[:rows]]
-        states = [[s[:rows] for s in self.state]]
+        negative = None
         if sleep:
-            real = RealContext(self.streams.windows(-1), self.state, self.logits, real_windows[:, -1])
-            negative_windows, negative_state = self.negatives.propose(real, rows)
-            windows.append(negative_windows)
-            states.append(negative_state)
-        joined = [torch.cat(parts) for parts in zip(*states, strict=True)]
-        activities = model(torch.cat(windows), joined)
-        good = [goodness(a) for a in activities]
-        nothing = good[0][:0]
-        losses = [layer_loss(g[:rows] if wake else nothing, g[rows:] if sleep else nothing,
-                             m.loss, m.threshold, m.symba_alpha) if ff else nothing.sum() for g in good]
-        real_activities = [a[:rows] for a in activities]
+            context = RealContext(self.streams.windows(-1), self.state, self.logits, real_windows[:, -1])
+            negative = self.negatives.propose(context, rows)
+        real_activities, negative_activities = self.forward(
+            (real_windows[:rows], [s[:rows] for s in self.state]), negative, wake)
+        good_pos = [goodness(a) for a in real_activities]
+        good_neg = [goodness(a) for a in negative_activities]
+        nothing = good_pos[0][:0]
+        if ff:
+            losses = [layer_loss(pos if wake else nothing, neg if sleep else nothing, m.loss, m.threshold,
+                                 m.symba_alpha) for pos, neg in zip(good_pos, good_neg or good_pos, strict=True)]
+        else:
+            losses = [nothing.sum() for _ in good_pos]
         logits = model.readout_logits(real_activities)
-        total = torch.stack(losses).sum()
         targets = self.streams.next_chars()[:rows]
         readout_loss = F.cross_entropy(logits, targets)
-        if wake:
-            total = total + readout_loss
+        total = torch.stack(losses).sum() + (readout_loss if wake else 0.0)
         self.set_learning_rates()
         self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
+        if total.requires_grad:
+            total.backward()
         self.optimizer.step()
 
         with torch.no_grad():
@@ -118,7 +131,7 @@ class Trainer:
                 kept[:rows] = new
             self.logits[:rows] = logits.detach()
             if sleep:
-                self.negatives.observe(negative_windows, [a[rows:] for a in activities])
+                self.negatives.observe(negative[0], negative_activities)
                 if self.config.train.negatives == "self_generated":
                     self.keep_generated(self.negatives.last_generated)
             restarted = self.streams.advance(rows).to(self.device)
@@ -128,11 +141,11 @@ class Trainer:
         stats = {"positive_rows": rows if wake else 0, "negative_rows": rows if sleep else 0,
                  "readout_loss": readout_loss.detach(),
                  "acc": (logits.argmax(-1) == targets).float().mean()}
-        for i, (g, loss) in enumerate(zip(good, losses, strict=True)):
+        for i, loss in enumerate(losses):
             stats[f"loss/{i}"] = loss.detach()
-            stats[f"good_pos/{i}"] = g[:rows].detach().mean()
+            stats[f"good_pos/{i}"] = good_pos[i].detach().mean()
             if sleep:
-                stats[f"good_neg/{i}"] = g[rows:].detach().mean()
+                stats[f"good_neg/{i}"] = good_neg[i].detach().mean()
         return stats
 
     def set_learning_rates(self) -> None:
