@@ -6,8 +6,11 @@ A run has collapsed when any one signal stays bad for `sustain` consecutive obse
   baseline, after it had once been at least `learned_margin` above it;
 - discrimination: the AUC with which summed goodness tells real validation windows from
   teacher-forced fakes falls below `auc_floor`, after it had once been above `auc_learned`;
-- generation: generated text's character entropy below `min_entropy` bits, or its most frequent
-  character's share above `max_top_share` (checked wherever generated text was summarised).
+- dead units: every layer has at least `max_dead` of its units silent on all validation windows
+  (a network that cannot respond to anything; no earlier learning is required for this one);
+- samples / generation: the character entropy of text sampled at each evaluation (samples), or
+  of the sleep phases' self-generated text (generation), below `min_entropy` bits, or its most
+  frequent character's share above `max_top_share`.
 
 The onset is the character count of the first observation of the first sustained bad streak.
 """
@@ -24,6 +27,7 @@ class CollapseCriteria:
     learned_margin: float = 0.05
     auc_floor: float = 0.55
     auc_learned: float = 0.65
+    max_dead: float = 0.95
     min_entropy: float = 2.0
     max_top_share: float = 0.5
 
@@ -34,6 +38,7 @@ class CollapseReport:
     onset_chars: int | None
     signal: str | None
     detail: str
+    learned: bool  # validation accuracy ever reached the unigram baseline + learned_margin
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -57,9 +62,18 @@ def auc_flags(evals: list[dict], c: CollapseCriteria) -> list[tuple[int, bool]]:
     return flags
 
 
-def generation_flags(records: list[dict], c: CollapseCriteria) -> list[tuple[int, bool]]:
-    return [(r["chars"], r["gen_entropy"] < c.min_entropy or r["gen_top_share"] > c.max_top_share)
-            for r in records if "gen_entropy" in r]
+def dead_flags(evals: list[dict], c: CollapseCriteria) -> list[tuple[int, bool]]:
+    flags = []
+    for r in evals:
+        dead = [v for k, v in r.items() if k.startswith("dead/")]
+        if dead:
+            flags.append((r["chars"], min(dead) >= c.max_dead))
+    return flags
+
+
+def generation_flags(records: list[dict], c: CollapseCriteria, prefix: str) -> list[tuple[int, bool]]:
+    entropy, share = prefix + "entropy", prefix + "top_share"
+    return [(r["chars"], r[entropy] < c.min_entropy or r[share] > c.max_top_share) for r in records if entropy in r]
 
 
 def first_sustained(flags: list[tuple[int, bool]], sustain: int) -> int | None:
@@ -82,13 +96,17 @@ def detect_collapse(records: list[dict], unigram_accuracy: float,
     signals = {
         "accuracy": accuracy_flags(evals, unigram_accuracy, criteria),
         "discrimination": auc_flags(evals, criteria),
-        "generation": generation_flags(records, criteria),
+        "dead_units": dead_flags(evals, criteria),
+        "samples": generation_flags(evals, criteria, "sample_"),
+        "generation": generation_flags(records, criteria, "gen_"),
     }
+    learned = any(r["softmax_acc"] >= unigram_accuracy + criteria.learned_margin for r in evals)
     onsets = {name: first_sustained(flags, criteria.sustain) for name, flags in signals.items()}
     found = {name: onset for name, onset in onsets.items() if onset is not None}
     if not found:
         return CollapseReport(False, None, None, "no signal stayed bad for "
-                              f"{criteria.sustain} consecutive observations")
+                              f"{criteria.sustain} consecutive observations", learned)
     signal = min(found, key=found.get)
     return CollapseReport(True, found[signal], signal,
-                          ", ".join(f"{name} from {onset:,} characters" for name, onset in sorted(found.items())))
+                          ", ".join(f"{name} from {onset:,} characters" for name, onset in sorted(found.items())),
+                          learned)

@@ -19,7 +19,7 @@ def shade_sleep(ax, phases: list[Phase], label: str) -> None:
     start = 0
     for phase in phases:
         if phase.kind == "sleep":
-            ax.axvspan(start, start + phase.chars, color="tab:purple", alpha=0.08, lw=0, label=label)
+            ax.axvspan(start, start + phase.chars, color="tab:purple", alpha=0.15, lw=0, label=label)
             label = None  # one legend entry
         start += phase.chars
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from charff.collapse import detect_collapse
 from charff.config import Config, apply, flatten, parse_value, validate
 from charff.corpora import load_aesop
 from charff.errors import CharffError
@@ -116,7 +117,9 @@ def write_results(spec, base, seeds, cells, summaries, out: Path, console: Conso
             "final": {m: {"mean": v[0], "ci95": v[1]} for m, v in finals.items()},
             "best_softmax_acc": {"mean": best[0], "ci95": best[1]},
             "per_seed": {c.seed: summaries[(arm, c.seed)]["final"] for c in arm_cells},
-            "collapse": {c.seed: summaries[(arm, c.seed)]["collapse"] for c in arm_cells},
+            "collapse": {c.seed: detect_collapse(read_metrics(c.run_dir, kind=None),
+                                                 summaries[(arm, c.seed)]["ngram"]["1-gram"]["acc"]).to_dict()
+                         for c in arm_cells},
             "run_dirs": [str(c.run_dir) for c in arm_cells],
         }
         curves[arm] = aggregate(records)
@@ -130,7 +133,7 @@ def write_results(spec, base, seeds, cells, summaries, out: Path, console: Conso
                "model": base.model.__dict__, "ngram": first["ngram"], "arms": arms_out, "figure": str(figure)}
     write_json(out / "results.json", results)
     (out / "results.md").write_text(results_markdown(results), encoding="utf-8")
-    console.print(results_table(results))
+    console.print(results_table(results), width=max(console.width, 160))
     console.print(f"wrote {out / 'results.json'}, {out / 'results.md'} and {figure}")
     return results
 
@@ -149,18 +152,22 @@ HEADER = ("arm", "schedule", "negatives", "softmax acc", "softmax bits/char", "g
 
 def collapse_cell(collapse: dict) -> str:
     hits = [c for c in collapse.values() if c["collapsed"]]
+    unlearned = sum(not c["learned"] for c in collapse.values())
+    never = f"; {unlearned}/{len(collapse)} never beat unigram+5" if unlearned else ""
     if not hits:
-        return f"no (0/{len(collapse)})"
+        return f"no (0/{len(collapse)}){never}"
     onsets = ", ".join(f"{c['onset_chars']:,} {c['signal']}" for c in hits)
-    return f"{len(hits)}/{len(collapse)} ({onsets})"
+    return f"{len(hits)}/{len(collapse)} ({onsets}){never}"
 
 
 def result_rows(results: dict) -> list[list[str]]:
     rows = []
     for arm, info in results["arms"].items():
-        negatives = info["negatives"] if info["learner"] == "ff" else f"- ({info['learner']})"
-        rows.append([arm, info["schedule"], negatives] + [fmt(info["final"][k], p) for k, p in ROW_KEYS]
-                    + [collapse_cell(info["collapse"])])
+        ff = info["learner"] == "ff"
+        negatives = info["negatives"] if ff else f"- ({info['learner']})"
+        # a net not trained by FF has no meaningful goodness readout
+        cells = [fmt(info["final"][k], p) if ff or k.startswith("softmax") else "-" for k, p in ROW_KEYS]
+        rows.append([arm, info["schedule"], negatives, *cells, collapse_cell(info["collapse"])])
     for order, values in results["ngram"].items():
         rows.append([f"{order} baseline", "-", "-", f"{values['acc']:.1%}", f"{values['bpc']:.2f}", "-", "-", "-"])
     return rows

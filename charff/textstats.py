@@ -21,7 +21,8 @@ def distinct_ngrams(texts: list[str], n: int) -> float:
     return len(set(grams)) / len(grams) if grams else 0.0
 
 
-def text_stats(texts: list[str], reference: Counter, samples: int = 3, sample_chars: int = 80) -> dict:
+def text_stats(texts: list[str], reference: Counter, samples: int = 3, sample_chars: int = 80,
+               prefix: str = "gen_") -> dict:
     """Entropy (bits), top-character share, distinct 2/3-grams, longest run and KL(generated || corpus)."""
     counts = Counter("".join(texts))
     total = sum(counts.values())
@@ -33,14 +34,15 @@ def text_stats(texts: list[str], reference: Counter, samples: int = 3, sample_ch
     # add-0.5 smoothing of the corpus distribution keeps KL finite for characters it lacks
     kl = sum(c / total * math.log2((c / total) / ((reference[ch] + 0.5) / (ref_total + 0.5 * len(counts))))
              for ch, c in counts.items())
-    return {
-        "gen_chars": total,
-        "gen_entropy": entropy,
-        "gen_top_char": top_char,
-        "gen_top_share": top_count / total,
-        "gen_distinct_2": distinct_ngrams(texts, 2),
-        "gen_distinct_3": distinct_ngrams(texts, 3),
-        "gen_longest_run": max(longest_run(t) for t in texts),
-        "gen_kl_bits": kl,
-        "gen_samples": [t[:sample_chars] for t in texts[:samples]],
+    stats = {
+        "chars": total,
+        "entropy": entropy,
+        "top_char": top_char,
+        "top_share": top_count / total,
+        "distinct_2": distinct_ngrams(texts, 2),
+        "distinct_3": distinct_ngrams(texts, 3),
+        "longest_run": max(longest_run(t) for t in texts),
+        "kl_bits": kl,
+        "samples": [t[:sample_chars] for t in texts[:samples]],
     }
+    return {prefix + key: value for key, value in stats.items()}

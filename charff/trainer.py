@@ -24,11 +24,13 @@ from charff.hooks import Hook
 from charff.model import FFNet
 from charff.negatives import NegativeGenerator, RealContext
 from charff.objectives import goodness, layer_loss
+from charff.sampling import generate
 from charff.schedule import Phase, schedule_of
 from charff.streams import Streams
 from charff.textstats import text_stats
 
 GENERATED_KEPT = 2_000  # generated characters kept per stream for the text statistics
+SAMPLE_STREAMS, SAMPLE_CHARS = 16, 100  # samples drawn at every evaluation
 
 
 class Interrupted(Exception):
@@ -222,8 +224,20 @@ class Trainer:
         decode = self.dataset.vocab.decode
         texts = [decode(ids) for ids in self.generated if ids]
         self.generated = [[] for _ in self.generated]
-        reference = Counter({self.dataset.vocab.symbols[i]: n for i, n in self.reference_counts.items()})
-        return text_stats(texts, reference)
+        return text_stats(texts, self.reference())
+
+    def reference(self) -> Counter:
+        return Counter({self.dataset.vocab.symbols[i]: n for i, n in self.reference_counts.items()})
+
+    @torch.no_grad()
+    def sample_stats(self) -> dict:
+        """Statistics of fresh samples from the softmax readout after a validation prompt: the
+        evaluation-time view of degenerate generation (runs of spaces and the like)."""
+        window = self.config.model.window
+        generator = torch.Generator(device=self.device).manual_seed(self.config.train.seed)
+        out = generate(self.model, self.val_ids[: 2 * window], SAMPLE_STREAMS, SAMPLE_CHARS, generator)
+        texts = [self.dataset.vocab.decode(row) for row in out]
+        return text_stats(texts, self.reference(), prefix="sample_")
 
     def end_phase(self, phase: Phase) -> None:
         if phase.kind == "sleep" and any(self.generated):
@@ -257,6 +271,7 @@ class Trainer:
         record.update(self.train_means())
         if phase.kind == "interleaved" and any(self.generated):
             record.update(self.generated_stats())
+        record.update(self.sample_stats())
         self.model.train()
         self.train_sums = {}
         while self.next_eval <= self.chars:
