@@ -177,7 +177,7 @@ def cmd_ablate(args) -> None:
 def cmd_plot(args) -> None:
     import json
 
-    from charff.config import config_from_dict, load_config
+    from charff.config import load_config
     from charff.hooks import read_metrics
     from charff.plots import plot_phase_lengths, plot_run
     from charff.schedule import schedule_of
@@ -194,12 +194,9 @@ def cmd_plot(args) -> None:
         records = read_metrics(run, kind=None)
         if not any(r.get("kind", "eval") == "eval" for r in records):
             continue
-        try:
-            config = load_config(run / "config.toml")
-        except CharffError:
-            config = config_from_dict({})
-        phases = schedule_of(config)
-        paths = plot_run(records, phases, f"{run.name}: {config.train.schedule}, {config.train.negatives}", run)
+        config = load_config(run / "config.toml")
+        title = f"{run.parent.name}/{run.name}: {config.train.schedule}, {config.train.negatives}"
+        paths = plot_run(records, schedule_of(config), title, run)
         console.print("wrote " + ", ".join(str(p) for p in paths))
 
 

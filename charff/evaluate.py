@@ -35,12 +35,9 @@ def fit_temperature(scores: torch.Tensor, targets: torch.Tensor) -> float:
 def auc(positive: torch.Tensor, negative: torch.Tensor) -> float:
     """P(a random real window outscores a random fake one), ties counted half (Mann-Whitney)."""
     scores = torch.cat([positive, negative]).double()
-    ranks = torch.empty_like(scores)
-    order = scores.argsort()
-    ranks[order] = torch.arange(1, len(scores) + 1, dtype=torch.double, device=scores.device)
-    for value in scores[order][1:][scores[order][1:] == scores[order][:-1]].unique():  # average tied ranks
-        tied = scores == value
-        ranks[tied] = ranks[tied].mean()
+    _, inverse, counts = torch.unique(scores, return_inverse=True, return_counts=True)
+    last = torch.cumsum(counts, 0).double()  # 1-based rank of the last member of each tie group
+    ranks = (last - (counts.double() - 1) / 2)[inverse]  # each score gets its group's mean rank
     n_pos, n_neg = len(positive), len(negative)
     return ((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)).item()
 

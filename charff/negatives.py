@@ -32,8 +32,8 @@ class NegativeGenerator:
         self.model, self.kind, self.readout = model, kind, readout
         self.restart_every = 1 if kind in ("teacher_forcing", "random") else restart_every
         self.temperature, self.top_k, self.generator = temperature, top_k, generator
-        # ages are staggered so that rollouts do not all restart on the same step
-        self.age = (torch.arange(streams) * self.restart_every // streams) + self.restart_every
+        # every stream starts due for a restart; rollouts then restart together every R characters
+        self.age = torch.full((streams,), self.restart_every)
         self.windows: torch.Tensor | None = None
         self.state: list[torch.Tensor] = []
         self.logits: torch.Tensor | None = None

@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from charff.schedule import Phase  # noqa: E402
+from charff.schedule import Phase, parse_count  # noqa: E402
 
 PANELS = (("softmax_acc", "validation accuracy (softmax readout)"),
           ("softmax_bpc", "validation bits/char (softmax readout)"))
@@ -103,8 +103,10 @@ def plot_phase_lengths(rows: list[dict], folder: Path) -> Path:
     """Final accuracy and bits/char against wake-phase length (log axis), one line per setting;
     the interleaved result of the same setting as a reference band; collapsed cells marked."""
     def setting(row):
-        return ", ".join(f"{k.split('.')[-1]}={v}" for k, v in row.items()
+        name = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in row.items()
                          if k not in ("train.schedule", "schedule") and "." in k or k == "regime")
+        ratio = sleep_ratio(row["schedule"])
+        return name + (f", sleep = {ratio:g} x wake" if ratio not in (None, 1.0) else "")
 
     groups: dict[str, list[dict]] = {}
     for row in rows:
@@ -112,21 +114,26 @@ def plot_phase_lengths(rows: list[dict], folder: Path) -> Path:
     fig, axes = plt.subplots(1, 2, figsize=(14, 5.5))
     for ax, (metric, ylabel) in zip(axes, (("final_softmax_acc", "final validation accuracy"),
                                            ("final_softmax_bpc", "final validation bits/char")), strict=True):
+        colours = {}
         for name, group in groups.items():
             separated = sorted((r for r in group if r["schedule"].startswith("separated")),
                                key=lambda r: wake_length(r["schedule"]))
+            if not separated:
+                continue
             xs = [wake_length(r["schedule"]) for r in separated]
             line, = ax.plot(xs, [r[metric] for r in separated], marker="o", label=name or "base")
+            colours[name] = line.get_color()
             ax.errorbar(xs, [r[metric] for r in separated], yerr=[r[metric + "_ci95"] for r in separated],
                         fmt="none", ecolor=line.get_color(), capsize=3)
             for r, x in zip(separated, xs, strict=True):
                 if r["collapsed_seeds"]:
                     ax.plot([x], [r[metric]], marker="X", ms=12, color="red", ls="none")
+        for name, group in groups.items():  # interleaved rows sit in their setting's equal-phase group
             for r in group:
                 if r["schedule"] == "interleaved":
-                    m, h = r[metric], max(r[metric + "_ci95"], 1e-4)
-                    ax.axhspan(m - h, m + h, color=line.get_color(), alpha=0.15)
-                    ax.axhline(m, color=line.get_color(), ls="--", lw=1)
+                    colour, m, h = colours.get(name, "gray"), r[metric], max(r[metric + "_ci95"], 1e-4)
+                    ax.axhspan(m - h, m + h, color=colour, alpha=0.15)
+                    ax.axhline(m, color=colour, ls="--", lw=1)
         ax.plot([], [], marker="X", color="red", ls="none", ms=10, label="collapsed (any seed)")
         ax.plot([], [], color="gray", ls="--", label="interleaved (band: 95% interval)")
         ax.set_xscale("log")
@@ -142,7 +149,13 @@ def plot_phase_lengths(rows: list[dict], folder: Path) -> Path:
     return path
 
 
-def wake_length(schedule: str) -> int:
-    from charff.schedule import parse_count
+def sleep_ratio(schedule: str) -> float | None:
+    """N/P of separated:P/N (1 for equal phases), None for other schedules."""
+    if not schedule.startswith("separated:"):
+        return None
+    wake, _, sleep = schedule.removeprefix("separated:").partition("/")
+    return parse_count(sleep) / parse_count(wake) if sleep else 1.0
 
+
+def wake_length(schedule: str) -> int:
     return parse_count(schedule.removeprefix("separated:").split("/")[0])
