@@ -170,7 +170,7 @@ def cmd_ablate(args) -> None:
         table.add_row(row["cell"], f"{row['final_softmax_acc']:.1%} ± {row['final_softmax_acc_ci95']:.1%}",
                       f"{row['best_softmax_acc']:.1%}", f"{row['final_softmax_bpc']:.2f}",
                       f"{row['collapsed_seeds']}/{row['seeds']}{onset}")
-    console.print(table)
+    console.print(table, width=max(console.width, 160))
     console.print(f"wrote {out / 'ablation.csv'}, {out / 'ablation.json'} and {figure}")
 
 

@@ -120,7 +120,21 @@ def flatten(tree: dict, prefix: str = "") -> dict:
     return out
 
 
+def schedule_from_table(value: Any) -> Any:
+    """A schedule given as a TOML array of tables, [{phase = "wake", chars = 250000}, ...],
+    becomes the string form "wake:250000,..."; anything else is returned as it is."""
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        return value
+    try:
+        return ",".join(f"{item['phase']}:{item['chars']}" for item in value)
+    except KeyError:
+        raise CharffError("each phase of train.schedule needs phase and chars, "
+                          'e.g. {phase = "wake", chars = 250000}') from None
+
+
 def apply(config: Config, key: str, value: Any) -> None:
+    if key == "train.schedule":
+        value = schedule_from_table(value)
     section, _, name = key.partition(".")
     target = getattr(config, section, None) if name else None
     if not dataclasses.is_dataclass(target) or name not in {f.name for f in dataclasses.fields(target)}:

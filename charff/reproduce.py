@@ -80,6 +80,7 @@ def reproduce(preset: str, corpus: str | None, seeds: list[int] | None, out: Pat
             raise CharffError(f"--set needs key=value, got {item!r}")
         apply(base, key.strip(), parse_value(text.strip()))
     validate(base)
+    schedule_of(base)  # a bad --set schedule fails here, even where every arm sets its own
     resolve_corpus(base, console)
     seeds = seeds if seeds is not None else spec.get("seeds", [0])
     arms = spec["arms"]

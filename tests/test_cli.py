@@ -103,3 +103,13 @@ def test_corpus_commands(capsys):
     main(["corpus", "show", "fables"])
     out = capsys.readouterr().out
     assert "4-gram" in out and "validation" in out
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--preset", "huge"], "unknown preset"),
+    (["--set", "train.schedule=separated:0"], "positive"),
+    (["--set", "train.streams=64", "--set", "train.schedule=separated:10"], "shorter than one batch"),
+    (["--seeds", "a,b"], "--seeds"),
+])
+def test_reproduce_bad_input(tmp_path, capsys, args, match):
+    assert_one_line_error(["reproduce", "--corpus", "fables", "--out", str(tmp_path / "r"), *args], capsys, match)

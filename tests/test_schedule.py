@@ -31,3 +31,13 @@ def test_explicit_list():
 def test_bad_schedules_are_refused(spec):
     with pytest.raises(CharffError):
         parse_schedule(spec, 10_000, 64)
+
+
+def test_a_schedule_can_be_a_toml_array_of_tables(tmp_path):
+    from charff.config import load_config
+    from charff.schedule import schedule_of
+
+    path = tmp_path / "c.toml"
+    path.write_text('[train]\nchars = 3000\nstreams = 10\n'
+                    'schedule = [{phase = "wake", chars = 2000}, {phase = "sleep", chars = 1000}]\n')
+    assert schedule_of(load_config(path)) == [Phase("wake", 2000), Phase("sleep", 1000)]
