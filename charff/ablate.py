@@ -20,6 +20,8 @@ import multiprocessing
 import os
 import time
 import tomllib
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from charff.collapse import detect_collapse
@@ -123,9 +125,13 @@ def run_cells(cells: list[Cell], workers: int, on_done) -> None:
             on_done(*worker(cell))
         return
     os.environ["CHARFF_WORKERS"] = str(workers)
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        for name, seed in pool.imap_unordered(worker, pending):
-            on_done(name, seed)
+    context = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            for future in as_completed([pool.submit(worker, cell) for cell in pending]):
+                on_done(*future.result())
+    except BrokenProcessPool:
+        raise CharffError("a worker process died; rerun the same command to resume the unfinished cells") from None
 
 
 def cell_result(cell: Cell) -> dict:

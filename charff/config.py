@@ -105,6 +105,11 @@ def validate(config: Config) -> Config:
             raise CharffError(f"{key} must be positive, got {flat[key]!r}")
     if not flat["model.hidden"]:
         raise CharffError("model.hidden needs at least one layer width, e.g. [500, 500, 500]")
+    if flat["train.device"].startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise CharffError(f"train.device is {flat['train.device']!r} but CUDA is not available here; use cpu")
     if not 0.0 <= flat["train.momentum"] < 1.0:
         raise CharffError(f"train.momentum must be in [0, 1), got {flat['train.momentum']}")
     return config

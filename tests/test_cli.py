@@ -113,3 +113,12 @@ def test_corpus_commands(capsys):
 ])
 def test_reproduce_bad_input(tmp_path, capsys, args, match):
     assert_one_line_error(["reproduce", "--corpus", "fables", "--out", str(tmp_path / "r"), *args], capsys, match)
+
+
+def test_cuda_without_a_gpu_is_one_line(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert_one_line_error([*TRAIN, "--set", "train.device=cuda", "--out", str(tmp_path / "r")], capsys,
+                          "CUDA is not available")
