@@ -25,7 +25,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from charff.collapse import detect_collapse
-from charff.config import Config, apply, flatten, validate
+from charff.config import Config, config_from_dict
 from charff.errors import CharffError
 from charff.hooks import read_metrics
 from charff.rundir import SUMMARY_FILE, write_json
@@ -35,6 +35,11 @@ from charff.suite import Cell, make_config, run_cell
 
 RESULT_KEYS = ("final_softmax_acc", "best_softmax_acc", "final_softmax_bpc", "best_softmax_bpc",
                "final_goodness_acc", "final_goodness_bpc")
+
+
+def labelled(settings: dict) -> dict:
+    """A cell's settings with the regime's `name` shown as `regime`."""
+    return {("regime" if k == "name" else k): v for k, v in settings.items()}
 
 
 def cell_name(settings: dict) -> str:
@@ -56,10 +61,7 @@ def load_grid(path: Path) -> tuple[dict, Config, list[dict], list[int]]:
     unknown = set(spec) - {"seeds", "budget_minutes", "base", "grid", "regimes", "description"}
     if unknown:
         raise CharffError(f"unknown key(s) {sorted(unknown)} in {path}; use seeds, budget_minutes, base, grid, regimes")
-    base = Config()
-    for key, value in flatten(spec.get("base", {})).items():
-        apply(base, key, value)
-    validate(base)
+    base = config_from_dict(spec.get("base", {}))
     grid = spec.get("grid", {})
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
@@ -80,7 +82,7 @@ def build_cells(base: Config, settings: list[dict], seeds: list[int], out: Path)
     cells = []
     for s in settings:
         overrides = {k: v for k, v in s.items() if k != "name"}
-        name = cell_name({("regime" if k == "name" else k): v for k, v in s.items()})
+        name = cell_name(labelled(s))
         for seed in seeds:
             cells.append(Cell(name, seed, make_config(base, overrides, seed), out / name / f"seed{seed}"))
     return cells
@@ -153,9 +155,9 @@ def aggregate(cells: list[Cell], settings: list[dict], seeds: list[int]) -> list
     for cell in cells:
         by_name.setdefault(cell.name, []).append(cell)
     for s in settings:
-        name = cell_name({("regime" if k == "name" else k): v for k, v in s.items()})
+        name = cell_name(labelled(s))
         results = [cell_result(c) for c in by_name[name]]
-        row = {"cell": name, **{("regime" if k == "name" else k): v for k, v in s.items()},
+        row = {"cell": name, **labelled(s),
                "seeds": len(results)}
         for key in RESULT_KEYS:
             mean, half = mean_ci([r[key] for r in results])

@@ -168,12 +168,17 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
             raise CharffError(f"config file {path} is not valid TOML: {err}") from None
         for key, value in flatten(tree).items():
             apply(config, key, value)
+    apply_overrides(config, overrides)
+    return validate(config)
+
+
+def apply_overrides(config: Config, overrides: list[str]) -> None:
+    """Apply `--set key=value` strings in order."""
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep:
             raise CharffError(f"--set needs key=value, got {item!r}")
         apply(config, key.strip(), parse_value(text.strip()))
-    return validate(config)
 
 
 def config_from_dict(tree: dict) -> Config:

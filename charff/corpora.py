@@ -26,12 +26,17 @@ class Corpus:
     text: str
 
 
-def bundled_folder():
-    """The installed corpora (package charff.bundled), or corpora/ when run from a source checkout."""
+def package_folder(package: str, checkout_folder: str):
+    """Files installed as `package`, or the source checkout's folder when charff is imported from
+    a checkout that shadows the installed package (as the test suite does)."""
     try:
-        return resources.files(BUNDLED_PACKAGE)
+        return resources.files(package)
     except ModuleNotFoundError:
-        return Path(__file__).resolve().parents[1] / "corpora"
+        return Path(__file__).resolve().parents[1] / checkout_folder
+
+
+def bundled_folder():
+    return package_folder(BUNDLED_PACKAGE, "corpora")
 
 
 def describe_named() -> list[dict]:

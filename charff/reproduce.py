@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from charff.collapse import detect_collapse
-from charff.config import Config, apply, flatten, parse_value, validate
-from charff.corpora import load_aesop
+from charff.config import Config, apply_overrides, config_from_dict, flatten, validate
+from charff.corpora import load_aesop, package_folder
 from charff.errors import CharffError
 from charff.hooks import read_metrics
 from charff.plots import plot_curves
@@ -26,19 +26,10 @@ PRESETS = ("quick", "paper")
 METRICS = ("softmax_acc", "softmax_bpc", "goodness_acc", "goodness_bpc")
 
 
-def experiments_folder():
-    from importlib import resources
-
-    try:
-        return resources.files("charff.experiments")
-    except ModuleNotFoundError:  # a source checkout that is not installed
-        return Path(__file__).resolve().parents[1] / "experiments"
-
-
 def load_preset(name: str) -> dict:
     if name not in PRESETS:
         raise CharffError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}")
-    text = (experiments_folder() / f"reproduce_{name}.toml").read_text(encoding="utf-8")
+    text = (package_folder("charff.experiments", "experiments") / f"reproduce_{name}.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 
@@ -67,18 +58,12 @@ def aggregate(records_by_seed: list[list[dict]]) -> dict:
 def reproduce(preset: str, corpus: str | None, seeds: list[int] | None, out: Path, device: str | None,
               overrides: list[str], console: Console) -> dict:
     spec = load_preset(preset)
-    base = Config()
-    for key, value in flatten(spec["base"]).items():
-        apply(base, key, value)
+    base = config_from_dict(spec["base"])
     if corpus:
         base.corpus.name = corpus
     if device:
         base.train.device = device
-    for item in overrides:
-        key, sep, text = item.partition("=")
-        if not sep:
-            raise CharffError(f"--set needs key=value, got {item!r}")
-        apply(base, key.strip(), parse_value(text.strip()))
+    apply_overrides(base, overrides)
     validate(base)
     schedule_of(base)  # a bad --set schedule fails here, even where every arm sets its own
     resolve_corpus(base, console)
