@@ -177,6 +177,7 @@ def cmd_ablate(args) -> None:
 def cmd_plot(args) -> None:
     import json
 
+    from charff.collapse import detect_collapse
     from charff.config import load_config
     from charff.hooks import read_metrics
     from charff.plots import plot_phase_lengths, plot_run
@@ -196,7 +197,11 @@ def cmd_plot(args) -> None:
             continue
         config = load_config(run / "config.toml")
         title = f"{run.parent.name}/{run.name}: {config.train.schedule}, {config.train.negatives}"
-        paths = plot_run(records, schedule_of(config), title, run)
+        onset = None
+        if (run / "summary.json").exists():
+            unigram = json.loads((run / "summary.json").read_text(encoding="utf-8"))["ngram"]["1-gram"]["acc"]
+            onset = detect_collapse(records, unigram).onset_chars
+        paths = plot_run(records, schedule_of(config), title, run, onset)
         console.print("wrote " + ", ".join(str(p) for p in paths))
 
 

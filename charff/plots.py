@@ -16,11 +16,14 @@ PANELS = (("softmax_acc", "validation accuracy (softmax readout)"),
 
 
 def shade_sleep(ax, phases: list[Phase], label: str) -> None:
-    start = 0
+    """Shade sleep phases, and wake-only phases too when the schedule also has other kinds."""
+    start, labels = 0, {"sleep": label, "wake": "wake-only phases"}
+    mixed = len({p.kind for p in phases}) > 1
     for phase in phases:
-        if phase.kind == "sleep":
-            ax.axvspan(start, start + phase.chars, color="tab:purple", alpha=0.15, lw=0, label=label)
-            label = None  # one legend entry
+        if phase.kind == "sleep" or (phase.kind == "wake" and mixed):
+            colour = "tab:purple" if phase.kind == "sleep" else "tab:orange"
+            ax.axvspan(start, start + phase.chars, color=colour, alpha=0.15, lw=0, label=labels[phase.kind])
+            labels[phase.kind] = None  # one legend entry each
         start += phase.chars
 
 
@@ -58,15 +61,22 @@ def phase_bounds(phases: list[Phase]) -> list[tuple[int, int, str]]:
     return bounds
 
 
-def plot_run(records: list[dict], phases: list[Phase], title: str, folder: Path) -> list[Path]:
-    """A run's learning curves (both readouts, sleep shaded) and per-layer goodness of real and
-    teacher-forced fake validation windows; collapse onset marked when given in title records."""
+def mark_onset(ax, onset: int | None) -> None:
+    if onset is not None:
+        ax.axvline(onset, color="red", ls="--", lw=1.2, label="collapse onset")
+
+
+def plot_run(records: list[dict], phases: list[Phase], title: str, folder: Path,
+             onset: int | None = None) -> list[Path]:
+    """A run's learning curves (both readouts, phases shaded) and per-layer goodness of real and
+    teacher-forced fake validation windows, with the collapse onset marked when there is one."""
     evals = [r for r in records if r.get("kind", "eval") == "eval"]
     chars = [r["chars"] for r in evals]
     fig, axes = plt.subplots(1, 2, figsize=(14, 5))
     for ax, (metric, ylabel) in zip(axes, (("acc", "validation accuracy"), ("bpc", "validation bits/char")),
                                     strict=True):
         shade_sleep(ax, phases, "sleep phases")
+        mark_onset(ax, onset)
         for readout in ("softmax", "goodness"):
             ax.plot(chars, [r[f"{readout}_{metric}"] for r in evals], marker="o", ms=3, label=f"{readout} readout")
         ax.set_xlabel("characters seen")
@@ -80,8 +90,9 @@ def plot_run(records: list[dict], phases: list[Phase], title: str, folder: Path)
     plt.close(fig)
 
     layers = sorted(int(k.split("/")[1]) for k in evals[0] if k.startswith("good_real/"))
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(9, 5.5))
     shade_sleep(ax, phases, "sleep phases")
+    mark_onset(ax, onset)
     for i in layers:
         line, = ax.plot(chars, [r[f"good_real/{i}"] for r in evals], label=f"layer {i + 1} real")
         ax.plot(chars, [r[f"good_fake/{i}"] for r in evals], ls="--", color=line.get_color(),
@@ -91,7 +102,7 @@ def plot_run(records: list[dict], phases: list[Phase], title: str, folder: Path)
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
-    ax.set_title(f"{title}: goodness per layer (fake = teacher-forced last character)")
+    ax.set_title(f"{title}\ngoodness per layer (fake = teacher-forced last character)", fontsize=10)
     fig.tight_layout()
     goodness = folder / "goodness.png"
     fig.savefig(goodness, dpi=120)
