@@ -55,12 +55,13 @@ def load_model(run_dir: Path) -> tuple[FFNet, Vocabulary, dict]:
 
 def summarise(trainer: Trainer) -> dict:
     """Final and best validation numbers beside the n-gram yardsticks of the same split."""
-    records = read_metrics(trainer.run_dir)
+    log = read_metrics(trainer.run_dir, kind=None)
+    records = [r for r in log if r.get("kind", "eval") == "eval"]
     final = records[-1]
     best = max(records, key=lambda r: r["softmax_acc"])
     data = trainer.dataset
     baselines = ngram_baselines(data.train.tolist(), data.val.tolist(), data.vocab.size, orders=(1, 2, 3, 4))
-    collapse = detect_collapse(read_metrics(trainer.run_dir, kind=None), baselines[0].accuracy)
+    collapse = detect_collapse(log, baselines[0].accuracy)
     return {
         "corpus": {"name": data.corpus.name, "source": data.corpus.source,
                    "alphabet": data.vocab.alphabet, "train_chars": len(data.train), "val_chars": len(data.val)},

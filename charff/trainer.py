@@ -81,7 +81,8 @@ class Trainer:
         self.stop_requested = False
         self.records_written = 0
         self.generated: list[list[int]] = [[] for _ in range(t.streams)]  # sleep text, per stream
-        self.reference_counts = Counter(dataset.train.tolist())
+        # the training split's character counts, the reference for the KL of generated text
+        self.reference = Counter(dataset.vocab.decode(dataset.train.tolist()))
 
     # -- one step ---------------------------------------------------------------------------
     def forward(self, real: tuple, negative: tuple | None, wake: bool) -> tuple[list, list]:
@@ -114,8 +115,8 @@ class Trainer:
         good_neg = [goodness(a) for a in negative_activities]
         nothing = good_pos[0][:0]
         if ff:
-            losses = [layer_loss(pos if wake else nothing, neg if sleep else nothing, m.loss, m.threshold,
-                                 m.symba_alpha) for pos, neg in zip(good_pos, good_neg or good_pos, strict=True)]
+            losses = [layer_loss(good_pos[i] if wake else nothing, good_neg[i] if sleep else nothing,
+                                 m.loss, m.threshold, m.symba_alpha) for i in range(len(good_pos))]
         else:
             losses = [nothing.sum() for _ in good_pos]
         logits = model.readout_logits(real_activities)
@@ -224,10 +225,7 @@ class Trainer:
         decode = self.dataset.vocab.decode
         texts = [decode(ids) for ids in self.generated if ids]
         self.generated = [[] for _ in self.generated]
-        return text_stats(texts, self.reference())
-
-    def reference(self) -> Counter:
-        return Counter({self.dataset.vocab.symbols[i]: n for i, n in self.reference_counts.items()})
+        return text_stats(texts, self.reference)
 
     @torch.no_grad()
     def sample_stats(self) -> dict:
@@ -237,7 +235,7 @@ class Trainer:
         generator = torch.Generator(device=self.device).manual_seed(self.config.train.seed)
         out = generate(self.model, self.val_ids[: 2 * window], SAMPLE_STREAMS, SAMPLE_CHARS, generator)
         texts = [self.dataset.vocab.decode(row) for row in out]
-        return text_stats(texts, self.reference(), prefix="sample_")
+        return text_stats(texts, self.reference, prefix="sample_")
 
     def end_phase(self, phase: Phase) -> None:
         if phase.kind == "sleep" and any(self.generated):
