@@ -16,11 +16,11 @@ import time
 import torch
 
 from charff.config import Config
-from charff.data import prepare
-from charff.model import FFNet
-from charff.sampling import generate
-from charff.schedule import Phase
-from charff.trainer import Trainer
+from charff.data.dataset import prepare
+from charff.model.network import FFNet
+from charff.model.sampling import generate
+from charff.training.schedule import Phase
+from charff.training.trainer import Trainer
 
 
 def matmul_gflops(size: int = 1024, seconds: float = 1.0) -> float:

@@ -1,20 +1,36 @@
-"""Typed configs: every knob with its default, loaded from TOML and `--set key=value` overrides."""
+"""Typed configs: every knob with its default, loaded from TOML and `--set key=value` overrides.
+
+Each choice is declared once, as a `Literal` type below; validation, the command-line choices
+and the tests that every choice has an implementation all read it from here.
+"""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import tomllib
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, Literal, get_type_hints
 
 from charff.errors import CharffError
+
+Alphabet = Literal["hinton30", "full"]
+Recurrence = Literal["none", "self", "full"]  # self: own state at t-1; full: also the layer above
+Activation = Literal["relu", "leaky_relu", "gelu"]
+Loss = Literal["softplus", "symba"]  # softplus: Hinton's threshold loss; symba: pairwise
+Learner = Literal["ff", "backprop", "frozen_random"]  # backprop and frozen_random are yardsticks
+Negatives = Literal["teacher_forcing", "self_generated", "random"]
+Readout = Literal["softmax", "goodness"]
+Optimizer = Literal["adam", "sgd"]
+LrDecay = Literal["constant", "cosine"]
 
 
 @dataclass
 class CorpusConfig:
     name: str = "fables"  # a named corpus, a text file path, or hf:NAME[:CONFIG[:SPLIT[:COLUMN]]]
-    alphabet: str = "hinton30"  # hinton30 | full
+    alphabet: Alphabet = "hinton30"
     val_fraction: float = 0.1  # the last part of the text, never trained on
 
 
@@ -22,9 +38,9 @@ class CorpusConfig:
 class ModelConfig:
     window: int = 10  # characters seen by layer 1, ending at the character being judged
     hidden: list[int] = field(default_factory=lambda: [500, 500, 500])
-    recurrence: str = "self"  # none | self (own state at t-1) | full (also the layer above at t-1)
-    activation: str = "relu"  # relu | leaky_relu | gelu
-    loss: str = "softplus"  # softplus: Hinton's threshold loss | symba: pairwise positive-negative
+    recurrence: Recurrence = "self"
+    activation: Activation = "relu"
+    loss: Loss = "softplus"
     threshold: float = 2.0  # goodness (mean squared activity) separating real from fake
     symba_alpha: float = 4.0  # sharpness of the SymBa loss
 
@@ -32,19 +48,19 @@ class ModelConfig:
 @dataclass
 class TrainConfig:
     chars: int = 300_000  # total characters (B streams x T steps) for the whole schedule
-    learner: str = "ff"  # ff | backprop (the same net trained end to end) | frozen_random (readout only)
+    learner: Learner = "ff"
     streams: int = 64  # B parallel streams of real text
-    schedule: str = "interleaved"  # the phase schedule; see charff.schedule
-    negatives: str = "teacher_forcing"  # teacher_forcing | self_generated | random
-    negative_readout: str = "softmax"  # which readout samples negatives: softmax | goodness
+    schedule: str = "interleaved"  # the phase schedule; see charff.training.schedule
+    negatives: Negatives = "teacher_forcing"
+    negative_readout: Readout = "softmax"  # which readout samples negatives
     negative_temperature: float = 1.0
     negative_top_k: int = 0  # 0 means sample from the whole alphabet
     rollout_restart: int = 10  # self-generated streams restart from real text every R characters
-    optimizer: str = "adam"  # adam | sgd
+    optimizer: Optimizer = "adam"
     lr: float = 3e-3
     readout_lr: float = 1e-3
     momentum: float = 0.9  # SGD momentum; Adam's beta1
-    lr_decay: str = "constant"  # constant | cosine (to lr_final_fraction of lr over train.chars)
+    lr_decay: LrDecay = "constant"  # cosine: to lr_final_fraction of lr over train.chars
     lr_final_fraction: float = 0.1
     weight_decay: float = 0.0
     reset_optimizer_each_phase: bool = False  # keep momentum across phases unless asked
@@ -65,25 +81,34 @@ class Config:
         return dataclasses.asdict(self)
 
 
-CHOICES = {
-    "corpus.alphabet": ("hinton30", "full"),
-    "model.recurrence": ("none", "self", "full"),
-    "model.activation": ("relu", "leaky_relu", "gelu"),
-    "model.loss": ("softplus", "symba"),
-    "train.learner": ("ff", "backprop", "frozen_random"),
-    "train.negatives": ("teacher_forcing", "self_generated", "random"),
-    "train.negative_readout": ("softmax", "goodness"),
-    "train.optimizer": ("adam", "sgd"),
-    "train.lr_decay": ("constant", "cosine"),
-}
 POSITIVE = ("model.window", "train.chars", "train.streams", "train.rollout_restart", "train.lr",
             "train.readout_lr", "train.eval_every", "train.eval_streams", "train.eval_goodness_chars",
             "train.negative_temperature")
 
 
+def choices(section: type, name: str) -> tuple[str, ...]:
+    """The allowed values of a Literal field, e.g. choices(TrainConfig, "negatives")."""
+    return typing.get_args(get_type_hints(section)[name])
+
+
+def literal_fields() -> dict[str, tuple[str, ...]]:
+    """Every field declared as a Literal, by dotted key, with its allowed values."""
+    out = {}
+    for section, section_type in get_type_hints(Config).items():
+        for name, hint in get_type_hints(section_type).items():
+            if typing.get_origin(hint) is Literal:
+                out[f"{section}.{name}"] = typing.get_args(hint)
+    return out
+
+
 def coerce(key: str, value: Any, annotation: Any) -> Any:
     """Check one value against its dataclass field type, accepting ints where floats are due."""
-    kind = annotation if isinstance(annotation, type) else getattr(annotation, "__origin__", None)
+    if typing.get_origin(annotation) is Literal:
+        allowed = typing.get_args(annotation)
+        if value not in allowed:
+            raise CharffError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
+        return value
+    kind = annotation if isinstance(annotation, type) else typing.get_origin(annotation)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if kind is list:
@@ -97,7 +122,7 @@ def coerce(key: str, value: Any, annotation: Any) -> Any:
 
 def validate(config: Config) -> Config:
     flat = flatten(config.to_dict())
-    for key, allowed in CHOICES.items():
+    for key, allowed in literal_fields().items():
         if flat[key] not in allowed:
             raise CharffError(f"{key} must be one of {', '.join(allowed)}, got {flat[key]!r}")
     for key in POSITIVE:
@@ -148,6 +173,18 @@ def apply(config: Config, key: str, value: Any) -> None:
     setattr(target, name, coerce(key, value, get_type_hints(type(target))[name]))
 
 
+def apply_all(config: Config, settings: dict) -> Config:
+    """Apply a {dotted key: value} mapping in order and validate the result."""
+    for key, value in settings.items():
+        apply(config, key, value)
+    return validate(config)
+
+
+def with_settings(base: Config, settings: dict) -> Config:
+    """A validated copy of base with the settings applied (base is left as it was)."""
+    return apply_all(copy.deepcopy(base), settings)
+
+
 def parse_value(text: str) -> Any:
     """A --set value is read as TOML (numbers, booleans, lists), else taken as a plain string."""
     try:
@@ -156,33 +193,32 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
-    config = Config()
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise CharffError(f"config file {path} does not exist; see experiments/ for examples")
-        try:
-            tree = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-            raise CharffError(f"config file {path} is not valid TOML: {err}") from None
-        for key, value in flatten(tree).items():
-            apply(config, key, value)
-    apply_overrides(config, overrides)
-    return validate(config)
-
-
-def apply_overrides(config: Config, overrides: list[str]) -> None:
-    """Apply `--set key=value` strings in order."""
+def parse_overrides(overrides: list[str]) -> dict:
+    """`--set key=value` strings as an ordered {key: value} mapping."""
+    settings = {}
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep:
             raise CharffError(f"--set needs key=value, got {item!r}")
-        apply(config, key.strip(), parse_value(text.strip()))
+        settings[key.strip()] = parse_value(text.strip())
+    return settings
+
+
+def read_toml(path: str | Path, what: str, hint: str) -> dict:
+    """A TOML file as a dict, or one clear error naming what it was meant to be."""
+    path = Path(path)
+    if not path.is_file():
+        raise CharffError(f"{what} {path} does not exist; {hint}")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise CharffError(f"{what} {path} is not valid TOML: {err}") from None
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
+    tree = read_toml(path, "config file", "see experiments/ for examples") if path is not None else {}
+    return apply_all(Config(), {**flatten(tree), **parse_overrides(overrides)})
 
 
 def config_from_dict(tree: dict) -> Config:
-    config = Config()
-    for key, value in flatten(tree).items():
-        apply(config, key, value)
-    return validate(config)
+    return apply_all(Config(), flatten(tree))

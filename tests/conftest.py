@@ -1,4 +1,4 @@
-"""Shared fixtures: the aesop corpus comes from $CHARFF_CORPORA (CI: ../shared/corpora)."""
+"""Shared fixtures: the aesop corpus comes from the folder named by $CHARFF_CORPORA, if any."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ import pytest
 
 from charff.config import Config
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
-
 
 @pytest.fixture
 def aesop_dir(monkeypatch) -> Path:
     """The directory holding aesop.txt, or skip: it is never committed into the project."""
-    folder = Path(os.environ.get("CHARFF_CORPORA", SHARED))
-    if not (folder / "aesop.txt").is_file():
+    shared = os.environ.get("CHARFF_CORPORA")
+    folder = Path(shared) if shared else None
+    if folder is None or not (folder / "aesop.txt").is_file():
         pytest.skip("aesop.txt not found; set CHARFF_CORPORA to the folder that holds it")
     monkeypatch.setenv("CHARFF_CORPORA", str(folder))
     return folder

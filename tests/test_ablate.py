@@ -2,11 +2,12 @@ import json
 
 import pytest
 
-from charff.ablate import build_cells, load_grid
 from charff.cli import main
 from charff.errors import CharffError
+from charff.sweep.grid import load_grid
 
 GRID = """
+description = "tiny grid"
 seeds = [0, 1]
 budget_minutes = 30
 [base.model]
@@ -21,6 +22,14 @@ negatives = "self_generated"
 "train.schedule" = ["interleaved", "separated:256", "separated:512/256"]
 """
 
+ARMS = """
+[arms.fast]
+label = "a faster learning rate"
+"train.lr" = 0.01
+[arms.slow]
+"train.lr" = 0.001
+"""
+
 
 def write(tmp_path, text, name="grid.toml"):
     path = tmp_path / name
@@ -29,10 +38,25 @@ def write(tmp_path, text, name="grid.toml"):
 
 
 def test_grid_expands_to_settings_times_seeds(tmp_path):
-    spec, base, settings, seeds = load_grid(write(tmp_path, GRID))
-    cells = build_cells(base, settings, seeds, tmp_path / "out")
-    assert len(settings) == 3 and len(cells) == 6
+    grid = load_grid(write(tmp_path, GRID))
+    cells = grid.cells(tmp_path / "out")
+    assert len(grid.settings) == 3 and len(cells) == 6
     assert len({c.run_dir for c in cells}) == 6
+
+
+def test_arms_cross_the_grid_and_override_it(tmp_path):
+    grid = load_grid(write(tmp_path, GRID + ARMS))
+    assert len(grid.settings) == 6
+    fast = [s for s in grid.settings if s.arm == "fast"]
+    assert {s.label for s in fast} == {"a faster learning rate"}
+    assert all(grid.config_for(s, 0).train.lr == 0.01 for s in fast)
+    assert fast[0].name == "schedule=interleaved,arm=fast"
+
+
+def test_arms_alone_are_a_reproduce_preset(tmp_path):
+    grid = load_grid(write(tmp_path, GRID.split("[grid]")[0] + ARMS), seeds=[3])
+    assert [s.name for s in grid.settings] == ["fast", "slow"]
+    assert [c.run_dir.name for c in grid.cells(tmp_path)] == ["seed3", "seed3"]
 
 
 @pytest.mark.parametrize("text, match", [
@@ -40,6 +64,7 @@ def test_grid_expands_to_settings_times_seeds(tmp_path):
     ('[grid]\n"train.nosuch" = [1]\n', "unknown config key"),
     ('bogus = 1\n[grid]\n"train.lr" = [0.1]\n', "unknown key"),
     ('[grid]\n"train.schedule" = ["separated:0"]\n', "positive"),
+    ('seeds = ["a"]\n[grid]\n"train.lr" = [0.1]\n', "seeds"),
 ])
 def test_bad_grids_are_refused(tmp_path, text, match):
     with pytest.raises(CharffError, match=match):
@@ -49,17 +74,23 @@ def test_bad_grids_are_refused(tmp_path, text, match):
 def test_ablate_runs_resumes_and_plots(tmp_path, capsys):
     grid, out = write(tmp_path, GRID), tmp_path / "sweep"
     main(["ablate", str(grid), "--out", str(out), "--workers", "2"])
-    rows = json.loads((out / "ablation.json").read_text())
+    results = json.loads((out / "results.json").read_text())
+    rows = results["rows"]
     assert {r["schedule"] for r in rows} == {"interleaved", "separated:256", "separated:512/256"}
     assert all(r["seeds"] == 2 and 0 <= r["final_softmax_acc"] <= 1 for r in rows)
-    assert (out / "ablation.csv").read_text().count("\n") == 4
+    assert (out / "results.csv").read_text().count("\n") == 4
     assert (out / "phase_length.png").stat().st_size > 10_000
+    assert (out / "curves.png").stat().st_size > 10_000
+    assert "| schedule=interleaved | interleaved |" in (out / "results.md").read_text()
     stamp = (out / rows[0]["cell"] / "seed0" / "summary.json").stat().st_mtime_ns
     main(["ablate", str(grid), "--out", str(out), "--workers", "1"])  # finished cells are skipped
     assert (out / rows[0]["cell"] / "seed0" / "summary.json").stat().st_mtime_ns == stamp
     main(["plot", str(out / rows[1]["cell"] / "seed0")])
     assert (out / rows[1]["cell"] / "seed0" / "learning_curves.png").exists()
     assert (out / rows[1]["cell"] / "seed0" / "goodness.png").exists()
+    (out / "curves.png").unlink()
+    main(["plot", str(out)])
+    assert (out / "curves.png").exists()
 
 
 def test_over_budget_grid_asks_for_yes(tmp_path, capsys):
@@ -68,4 +99,4 @@ def test_over_budget_grid_asks_for_yes(tmp_path, capsys):
         main(["ablate", str(grid), "--out", str(tmp_path / "sweep")])
     assert exit_info.value.code == 2
     assert "--yes" in capsys.readouterr().err
-    assert not (tmp_path / "sweep" / "ablation.json").exists()
+    assert not (tmp_path / "sweep" / "results.json").exists()

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from charff.collapse import CollapseCriteria, detect_collapse
+from charff.analysis.collapse import CollapseCriteria, detect_collapse
 
 DATA = Path(__file__).parent / "data"
 

@@ -1,9 +1,9 @@
 import pytest
 
-from charff.corpora import describe_named, load_corpus, strip_gutenberg
-from charff.data import prepare, split_text
+from charff.data.corpora import describe_named, load_corpus, strip_gutenberg
+from charff.data.dataset import prepare, split_text
+from charff.data.vocab import HINTON30, UNKNOWN, clean_hinton30
 from charff.errors import CharffError
-from charff.vocab import HINTON30, UNKNOWN, clean_hinton30
 
 
 def test_hinton30_cleaning_lowercases_collapses_whitespace_and_drops_the_rest():

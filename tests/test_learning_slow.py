@@ -3,9 +3,9 @@
 import pytest
 
 from charff.config import Config
-from charff.data import prepare
-from charff.ngram import ngram_baselines
-from charff.trainer import Trainer
+from charff.data.dataset import prepare
+from charff.data.ngram import ngram_baselines
+from charff.training.trainer import Trainer
 
 pytestmark = pytest.mark.slow
 

@@ -3,8 +3,8 @@ import torch
 import torch.nn as nn
 
 from charff.config import ModelConfig
-from charff.model import FFNet
-from charff.objectives import goodness, layer_loss, symba_loss, threshold_loss
+from charff.model.network import FFNet
+from charff.model.objectives import goodness, layer_loss, symba_loss, threshold_loss
 
 
 def make(recurrence: str, local: bool = True) -> FFNet:
@@ -70,4 +70,5 @@ def test_losses_push_goodness_the_right_way():
     assert threshold_loss(high, low, 2.0) < threshold_loss(low, high, 2.0)
     assert symba_loss(high, low, 4.0) < symba_loss(low, high, 4.0)
     # a one-sided phase is defined for both losses
-    assert layer_loss(high, high[:0], "symba", 2.0, 4.0) == threshold_loss(high, high[:0], 2.0)
+    symba = ModelConfig(loss="symba", threshold=2.0, symba_alpha=4.0)
+    assert layer_loss(high, high[:0], symba) == threshold_loss(high, high[:0], 2.0)

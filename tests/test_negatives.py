@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from charff.config import ModelConfig
-from charff.model import FFNet
-from charff.negatives import NegativeGenerator, RealContext
+from charff.model.network import FFNet
+from charff.training.negatives import NegativeGenerator, RealContext
 
 
 def real_context(model, batch):

@@ -1,7 +1,7 @@
 import pytest
 
-from charff.data import prepare
-from charff.ngram import NgramModel, ngram_baselines
+from charff.data.dataset import prepare
+from charff.data.ngram import NgramModel, ngram_baselines
 
 
 def test_bigram_predicts_the_most_frequent_follower():

@@ -3,10 +3,11 @@
 import pytest
 import torch
 
-from charff.data import prepare
-from charff.hooks import Hook, read_metrics
-from charff.run import resume_run, start_run
-from charff.trainer import Interrupted, Trainer
+from charff.analysis.results import read_records
+from charff.data.dataset import prepare
+from charff.hooks import Hook
+from charff.training.run import resume_run, start_run
+from charff.training.trainer import Interrupted, Trainer
 from tests.conftest import tiny_config
 
 
@@ -51,7 +52,7 @@ def test_separated_phases_have_exact_lengths_and_one_kind_of_update():
 def test_each_sleep_phase_logs_a_summary_of_the_generated_text(tmp_path):
     config = tiny_config(chars=3_000, eval_every=3_000, schedule="separated:1000", negatives="self_generated")
     start_run(config, tmp_path / "run").run()
-    sleeps = read_metrics(tmp_path / "run", kind="sleep")
+    sleeps = [r for r in read_records(tmp_path / "run") if r["kind"] == "sleep"]
     assert len(sleeps) == 1 and sleeps[0]["chars"] == 2_000
     summary = sleeps[0]
     assert summary["gen_chars"] == 1_000
@@ -79,6 +80,6 @@ def test_resume_in_the_middle_of_a_phase_continues_it(tmp_path, reset):
     assert resumed.phases[resumed.phase_index].kind == "sleep"
     assert resumed.phases[resumed.phase_index].chars - resumed.phase_done == left
     resumed.run()
-    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in read_metrics(tmp_path / "broken", None)]
-    whole = [{k: v for k, v in r.items() if k != "seconds"} for r in read_metrics(tmp_path / "whole", None)]
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in read_records(tmp_path / "broken")]
+    whole = [{k: v for k, v in r.items() if k != "seconds"} for r in read_records(tmp_path / "whole")]
     assert strip == whole

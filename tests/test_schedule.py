@@ -1,7 +1,7 @@
 import pytest
 
 from charff.errors import CharffError
-from charff.schedule import Phase, parse_count, parse_schedule
+from charff.training.schedule import Phase, parse_count, parse_schedule
 
 
 def test_counts_with_suffixes():
@@ -35,7 +35,7 @@ def test_bad_schedules_are_refused(spec):
 
 def test_a_schedule_can_be_a_toml_array_of_tables(tmp_path):
     from charff.config import load_config
-    from charff.schedule import schedule_of
+    from charff.training.schedule import schedule_of
 
     path = tmp_path / "c.toml"
     path.write_text('[train]\nchars = 3000\nstreams = 10\n'

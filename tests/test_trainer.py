@@ -1,10 +1,11 @@
 import pytest
 
-from charff.data import prepare
-from charff.hooks import Hook, read_metrics
-from charff.ngram import ngram_baselines
-from charff.run import resume_run, start_run
-from charff.trainer import Interrupted, Trainer
+from charff.analysis.results import evals_of, read_records
+from charff.data.dataset import prepare
+from charff.data.ngram import ngram_baselines
+from charff.hooks import Hook
+from charff.training.run import resume_run, start_run
+from charff.training.trainer import Interrupted, Trainer
 from tests.conftest import tiny_config
 
 TIMING_KEYS = ("seconds",)
@@ -56,8 +57,9 @@ def test_resume_ends_with_the_metrics_of_an_uninterrupted_run(tmp_path, crash):
     resumed = resume_run(tmp_path / "broken")
     assert resumed.chars == (2_000 if crash else 3_008)
     resumed.run()
-    assert comparable(read_metrics(tmp_path / "broken")) == comparable(read_metrics(tmp_path / "whole"))
-    assert len(read_metrics(tmp_path / "whole")) == 3
+    whole = evals_of(read_records(tmp_path / "whole"))
+    assert comparable(evals_of(read_records(tmp_path / "broken"))) == comparable(whole)
+    assert len(whole) == 3
 
 
 @pytest.mark.parametrize("learner", ["backprop", "frozen_random"])

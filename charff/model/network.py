@@ -14,8 +14,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from charff.config import ModelConfig
-from charff.objectives import goodness
+from charff.model.objectives import goodness
 
+# one function per config.Activation
 ACTIVATIONS = {"relu": F.relu, "leaky_relu": lambda x: F.leaky_relu(x, 0.05), "gelu": F.gelu}
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from charff.analysis.results import evals_of
+
 
 @dataclass(frozen=True)
 class CollapseCriteria:
@@ -92,7 +94,7 @@ def first_sustained(flags: list[tuple[int, bool]], sustain: int) -> int | None:
 def detect_collapse(records: list[dict], unigram_accuracy: float,
                     criteria: CollapseCriteria = CollapseCriteria()) -> CollapseReport:
     """records: a run's metrics log (evaluations and sleep summaries, in order)."""
-    evals = [r for r in records if r.get("kind", "eval") == "eval"]
+    evals = evals_of(records)
     signals = {
         "accuracy": accuracy_flags(evals, unigram_accuracy, criteria),
         "discrimination": auc_flags(evals, criteria),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from charff.hooks import Hook
+from charff.hooks.base import Hook
 
 
 class ProgressBar(Hook):

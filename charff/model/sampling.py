@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from charff.model import FFNet
+from charff.data.vocab import Vocabulary
+from charff.model.network import FFNet
 
 
 def sample_from_logits(logits: torch.Tensor, generator: torch.Generator, temperature: float = 1.0,
@@ -51,3 +52,17 @@ def generate(model: FFNet, prompt: torch.Tensor, count: int, max_new_chars: int,
         activities = model(windows, state)
         state, logits = model.next_state(activities), model.readout_logits(activities)
     return torch.stack(out, dim=1)
+
+
+def sample_text(model: FFNet, vocab: Vocabulary, prompt: str, count: int, max_new_chars: int, seed: int,
+                temperature: float = 1.0, top_k: int = 0, readout: str = "softmax") -> list[str]:
+    """`count` continuations of a prompt, each printed after the prompt as the alphabet folds it."""
+    prompt = vocab.fold(prompt)
+    ids = vocab.encode(prompt, strict=True)
+    window = model.config.window
+    if len(ids) < window:  # pad short prompts on the left with spaces (or the first symbol)
+        pad = vocab.symbols.index(" ") if " " in vocab.symbols else 0
+        ids = torch.cat([torch.full((window - len(ids),), pad, dtype=torch.long), ids])
+    generator = torch.Generator().manual_seed(seed)
+    out = generate(model, ids, count, max_new_chars, generator, temperature, top_k, readout)
+    return [prompt + vocab.decode(row) for row in out]

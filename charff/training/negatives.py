@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
-from charff.model import FFNet
-from charff.sampling import next_logits, sample_from_logits
+from charff.model.network import FFNet
+from charff.model.sampling import next_logits, sample_from_logits
 
 
 @dataclass
@@ -26,11 +26,25 @@ class RealContext:
     true_next: torch.Tensor  # (B,) the real character t
 
 
+@dataclass(frozen=True)
+class NegativeKind:
+    rollout: bool  # continues its own text between restarts (else restarts every character)
+    uniform: bool  # samples uniformly over the alphabet instead of from a readout
+
+
+# the one place to add a kind of negative: one entry per config.Negatives
+KINDS = {
+    "teacher_forcing": NegativeKind(rollout=False, uniform=False),
+    "self_generated": NegativeKind(rollout=True, uniform=False),
+    "random": NegativeKind(rollout=False, uniform=True),
+}
+
+
 class NegativeGenerator:
     def __init__(self, model: FFNet, kind: str, streams: int, restart_every: int, readout: str,
                  temperature: float, top_k: int, generator: torch.Generator):
-        self.model, self.kind, self.readout = model, kind, readout
-        self.restart_every = 1 if kind in ("teacher_forcing", "random") else restart_every
+        self.model, self.kind, self.readout = model, KINDS[kind], readout
+        self.restart_every = restart_every if self.kind.rollout else 1
         self.temperature, self.top_k, self.generator = temperature, top_k, generator
         # every stream starts due for a restart; rollouts then restart together every R characters
         self.age = torch.full((streams,), self.restart_every)
@@ -55,13 +69,18 @@ class NegativeGenerator:
         self.age[restart.cpu()] = 0
         forbid = torch.where(restart, real.true_next, torch.full_like(real.true_next, -1))[:rows]
         windows, state = self.windows[:rows], [s[:rows] for s in self.state]
-        if self.kind == "random":
+        if self.kind.uniform:
             logits = torch.zeros(rows, self.model.vocab_size, device=windows.device)
         else:
             logits = next_logits(self.model, self.readout, windows, state, self.logits[:rows])
         chars = sample_from_logits(logits, self.generator, self.temperature, self.top_k, forbid)
         self.last_generated = chars
         return torch.cat([windows[:, 1:], chars[:, None]], dim=1), state
+
+    @property
+    def continues_text(self) -> bool:
+        """Whether the proposed characters form text worth reading (rollouts, not single swaps)."""
+        return self.kind.rollout
 
     @torch.no_grad()
     def observe(self, windows: torch.Tensor, activities: list[torch.Tensor]) -> None:

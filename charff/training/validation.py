@@ -5,15 +5,19 @@ of the validation split so the recurrent state sees real history."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import torch
 import torch.nn.functional as F
 
-from charff.model import FFNet
-from charff.objectives import goodness
-from charff.sampling import sample_from_logits
+from charff.analysis.textstats import text_stats
+from charff.data.vocab import Vocabulary
+from charff.model.network import FFNet
+from charff.model.objectives import goodness
+from charff.model.sampling import generate, sample_from_logits
 
 WARMUP = 8  # characters of history before a position is scored
+SAMPLE_STREAMS, SAMPLE_CHARS = 16, 100  # samples drawn at every evaluation
 
 
 def fit_temperature(scores: torch.Tensor, targets: torch.Tensor) -> float:
@@ -119,3 +123,12 @@ def evaluate(model: FFNet, val: torch.Tensor, streams: int, goodness_chars: int,
         record[f"good_fake/{i}"] = (sum_fake[i] / count).item()
         record[f"dead/{i}"] = 1.0 - active[i].float().mean().item()
     return record
+
+
+@torch.no_grad()
+def sample_stats(model: FFNet, val: torch.Tensor, vocab: Vocabulary, reference: Counter, seed: int) -> dict:
+    """Statistics of fresh samples from the softmax readout after a validation prompt: the
+    evaluation-time view of degenerate generation (runs of spaces and the like)."""
+    generator = torch.Generator(device=val.device).manual_seed(seed)
+    out = generate(model, val[: 2 * model.config.window], SAMPLE_STREAMS, SAMPLE_CHARS, generator)
+    return text_stats([vocab.decode(row) for row in out], reference, prefix="sample_")

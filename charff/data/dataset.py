@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import torch
 
-from charff.corpora import Corpus, load_corpus
+from charff.data.corpora import Corpus, load_corpus
+from charff.data.vocab import CLEANERS, Vocabulary, build_vocabulary
 from charff.errors import CharffError
-from charff.vocab import Vocabulary, build_vocabulary, clean_hinton30
 
 
 @dataclass
@@ -33,7 +33,9 @@ def prepare(corpus: str | Corpus, alphabet: str, val_fraction: float, window: in
         raise CharffError(f"window must be a positive number of characters, got {window}")
     if isinstance(corpus, str):
         corpus = load_corpus(corpus, offline=offline)
-    text = clean_hinton30(corpus.text) if alphabet == "hinton30" else corpus.text
+    if alphabet not in CLEANERS:
+        raise CharffError(f"unknown alphabet {alphabet!r}; use one of {', '.join(CLEANERS)}")
+    text = CLEANERS[alphabet](corpus.text)
     train_text, val_text = split_text(text, val_fraction)
     if min(len(train_text), len(val_text)) < window + 1:
         raise CharffError(

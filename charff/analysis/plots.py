@@ -1,15 +1,16 @@
-"""Figures: learning curves with sleep phases shaded (more plots join as analyses grow)."""
+"""Figures: learning curves with phases shaded, goodness per layer, phase-length ablations.
+
+Figures are drawn on matplotlib Figure objects, never through pyplot, so importing charff leaves
+a notebook's backend alone.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from charff.schedule import Phase, parse_count  # noqa: E402
+from charff.training.schedule import Phase
 
 PANELS = (("softmax_acc", "validation accuracy (softmax readout)"),
           ("softmax_bpc", "validation bits/char (softmax readout)"))
@@ -29,7 +30,8 @@ def shade_sleep(ax, phases: list[Phase], label: str) -> None:
 
 def plot_curves(curves: dict[str, dict], phases: list[Phase], ngram: dict, title: str, path: Path) -> Path:
     """curves: arm -> {"chars": [...], metric: (means, halfwidths)}; one line per arm with its 95% band."""
-    fig, axes = plt.subplots(1, 2, figsize=(14, 5.2))
+    fig = Figure(figsize=(14, 5.2))
+    axes = fig.subplots(1, 2)
     for ax, (metric, ylabel) in zip(axes, PANELS, strict=True):
         shade_sleep(ax, phases, "sleep phases (separated arms)")
         for arm, curve in curves.items():
@@ -49,16 +51,7 @@ def plot_curves(curves: dict[str, dict], phases: list[Phase], ngram: dict, title
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
-
-
-def phase_bounds(phases: list[Phase]) -> list[tuple[int, int, str]]:
-    bounds, start = [], 0
-    for phase in phases:
-        bounds.append((start, start + phase.chars, phase.kind))
-        start += phase.chars
-    return bounds
 
 
 def mark_onset(ax, onset: int | None) -> None:
@@ -66,13 +59,13 @@ def mark_onset(ax, onset: int | None) -> None:
         ax.axvline(onset, color="red", ls="--", lw=1.2, label="collapse onset")
 
 
-def plot_run(records: list[dict], phases: list[Phase], title: str, folder: Path,
+def plot_run(evals: list[dict], phases: list[Phase], title: str, folder: Path,
              onset: int | None = None) -> list[Path]:
     """A run's learning curves (both readouts, phases shaded) and per-layer goodness of real and
     teacher-forced fake validation windows, with the collapse onset marked when there is one."""
-    evals = [r for r in records if r.get("kind", "eval") == "eval"]
     chars = [r["chars"] for r in evals]
-    fig, axes = plt.subplots(1, 2, figsize=(14, 5))
+    fig = Figure(figsize=(14, 5))
+    axes = fig.subplots(1, 2)
     for ax, (metric, ylabel) in zip(axes, (("acc", "validation accuracy"), ("bpc", "validation bits/char")),
                                     strict=True):
         shade_sleep(ax, phases, "sleep phases")
@@ -87,10 +80,10 @@ def plot_run(records: list[dict], phases: list[Phase], title: str, folder: Path,
     fig.tight_layout()
     curves = folder / "learning_curves.png"
     fig.savefig(curves, dpi=120)
-    plt.close(fig)
 
     layers = sorted(int(k.split("/")[1]) for k in evals[0] if k.startswith("good_real/"))
-    fig, ax = plt.subplots(figsize=(9, 5.5))
+    fig = Figure(figsize=(9, 5.5))
+    ax = fig.subplots()
     shade_sleep(ax, phases, "sleep phases")
     mark_onset(ax, onset)
     for i in layers:
@@ -106,32 +99,35 @@ def plot_run(records: list[dict], phases: list[Phase], title: str, folder: Path,
     fig.tight_layout()
     goodness = folder / "goodness.png"
     fig.savefig(goodness, dpi=120)
-    plt.close(fig)
     return [curves, goodness]
+
+
+def is_separated(row: dict) -> bool:
+    return bool(row["wake_chars"] and row["sleep_chars"]) and row["schedule"] != "interleaved"
 
 
 def plot_phase_lengths(rows: list[dict], folder: Path) -> Path:
     """Final accuracy and bits/char against wake-phase length (log axis), one line per setting;
     the interleaved result of the same setting as a reference band; collapsed cells marked."""
     def setting(row):
-        name = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in row.items()
-                         if k not in ("train.schedule", "schedule") and "." in k or k == "regime")
-        ratio = sleep_ratio(row["schedule"])
-        return name + (f", sleep = {ratio:g} x wake" if ratio not in (None, 1.0) else "")
+        parts = [f"{k.split('.')[-1]}={v}" for k, v in row.items() if "." in k and k != "train.schedule"]
+        parts += [f"arm={row['arm']}"] if row["arm"] else []
+        ratio = row["sleep_chars"] / row["wake_chars"] if is_separated(row) else 1.0
+        return ", ".join(parts) + (f", sleep = {ratio:g} x wake" if ratio != 1.0 else "")
 
     groups: dict[str, list[dict]] = {}
     for row in rows:
         groups.setdefault(setting(row), []).append(row)
-    fig, axes = plt.subplots(1, 2, figsize=(14, 5.5))
+    fig = Figure(figsize=(14, 5.5))
+    axes = fig.subplots(1, 2)
     for ax, (metric, ylabel) in zip(axes, (("final_softmax_acc", "final validation accuracy"),
                                            ("final_softmax_bpc", "final validation bits/char")), strict=True):
         colours = {}
         for name, group in groups.items():
-            separated = sorted((r for r in group if r["schedule"].startswith("separated")),
-                               key=lambda r: wake_length(r["schedule"]))
+            separated = sorted((r for r in group if is_separated(r)), key=lambda r: r["wake_chars"])
             if not separated:
                 continue
-            xs = [wake_length(r["schedule"]) for r in separated]
+            xs = [r["wake_chars"] for r in separated]
             line, = ax.plot(xs, [r[metric] for r in separated], marker="o", label=name or "base")
             colours[name] = line.get_color()
             ax.errorbar(xs, [r[metric] for r in separated], yerr=[r[metric + "_ci95"] for r in separated],
@@ -160,17 +156,4 @@ def plot_phase_lengths(rows: list[dict], folder: Path) -> Path:
     fig.tight_layout()
     path = folder / "phase_length.png"
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
-
-
-def sleep_ratio(schedule: str) -> float | None:
-    """N/P of separated:P/N (1 for equal phases), None for other schedules."""
-    if not schedule.startswith("separated:"):
-        return None
-    wake, _, sleep = schedule.removeprefix("separated:").partition("/")
-    return parse_count(sleep) / parse_count(wake) if sleep else 1.0
-
-
-def wake_length(schedule: str) -> int:
-    return parse_count(schedule.removeprefix("separated:").split("/")[0])

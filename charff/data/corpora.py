@@ -7,12 +7,12 @@ import re
 import tomllib
 import urllib.request
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from charff.errors import CharffError
+from charff.packaged import corpora_folder
+from charff.storage import write_text_atomic
 
-BUNDLED_PACKAGE = "charff.bundled"
 GUTENBERG_START = re.compile(r"^\*\*\* ?START OF.*$", re.MULTILINE)
 GUTENBERG_END = re.compile(r"^\*\*\* ?END OF.*$", re.MULTILINE)
 
@@ -26,22 +26,9 @@ class Corpus:
     text: str
 
 
-def package_folder(package: str, checkout_folder: str):
-    """Files installed as `package`, or the source checkout's folder when charff is imported from
-    a checkout that shadows the installed package (as the test suite does)."""
-    try:
-        return resources.files(package)
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parents[1] / checkout_folder
-
-
-def bundled_folder():
-    return package_folder(BUNDLED_PACKAGE, "corpora")
-
-
 def describe_named() -> list[dict]:
     """The TOML descriptions of every named corpus, bundled with the package."""
-    folder = bundled_folder()
+    folder = corpora_folder()
     entries = [p for p in folder.iterdir() if p.name.endswith(".toml")]
     return [tomllib.loads(p.read_text(encoding="utf-8")) for p in sorted(entries, key=str)]
 
@@ -74,7 +61,7 @@ def decode_text(data: bytes, origin: str) -> str:
 
 
 def load_bundled(name: str) -> Corpus:
-    path = bundled_folder() / f"{name}.txt"
+    path = corpora_folder() / f"{name}.txt"
     return Corpus(name, f"bundled:{name}.txt", decode_text(path.read_bytes(), name))
 
 
@@ -97,9 +84,7 @@ def load_aesop(offline: bool = False) -> Corpus:
             f"could not download aesop ({err}); put aesop.txt in $CHARFF_CORPORA or {cached}"
         ) from None
     cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp")
-    tmp.write_text(body, encoding="utf-8")
-    tmp.replace(cached)
+    write_text_atomic(cached, body)
     return Corpus("aesop", str(cached), body)
 
 

@@ -11,13 +11,16 @@ from charff.errors import CharffError
 
 HINTON30 = "abcdefghijklmnopqrstuvwxyz ,;."
 UNKNOWN = "\u2047"  # shown for characters of the full alphabet never seen in training
-ALPHABETS = ("hinton30", "full")
 
 
 def clean_hinton30(text: str) -> str:
     """The draft's 30 symbols: lowercase, whitespace runs to one space, drop everything else."""
     text = re.sub(r"\s+", " ", text.lower())
     return re.sub(r"[^a-z ,;.]", "", text)
+
+
+# one cleaning recipe per alphabet of config.Alphabet; "full" keeps the text as it is
+CLEANERS = {"hinton30": clean_hinton30, "full": lambda text: text}
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class Vocabulary:
         return len(self.symbols)
 
     def clean(self, text: str) -> str:
-        return clean_hinton30(text) if self.alphabet == "hinton30" else text
+        return CLEANERS[self.alphabet](text)
 
     def fold(self, text: str) -> str:
         """What hinton30 does to text before dropping characters: lowercase, one space per run."""
@@ -65,4 +68,4 @@ def build_vocabulary(alphabet: str, train_text: str) -> Vocabulary:
         return Vocabulary("hinton30", HINTON30)
     if alphabet == "full":
         return Vocabulary("full", "".join(sorted(set(train_text) - {UNKNOWN})) + UNKNOWN)
-    raise CharffError(f"unknown alphabet {alphabet!r}; use one of {', '.join(ALPHABETS)}")
+    raise CharffError(f"unknown alphabet {alphabet!r}; use one of {', '.join(CLEANERS)}")

@@ -1,0 +1,76 @@
+"""A finished sweep or run turned into files a researcher reads: results.json/.csv/.md and figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from charff.analysis.plots import is_separated, plot_curves, plot_phase_lengths, plot_run
+from charff.analysis.results import SweepResult, curves, read_run
+from charff.analysis.tables import results_markdown, results_table, write_csv
+from charff.errors import CharffError
+from charff.rundir import METRICS_FILE
+from charff.storage import write_json, write_text_atomic
+from charff.training.schedule import schedule_of
+
+RESULTS_JSON, RESULTS_CSV, RESULTS_MD = "results.json", "results.csv", "results.md"
+CURVES_FIGURE = "curves.png"
+
+
+def draw_sweep(result: SweepResult) -> list[Path]:
+    """Learning curves of every setting (mean and 95% band); the phase-length figure when the
+    sweep holds separated schedules of at least two wake lengths."""
+    rows, manifest = result.rows(), result.manifest
+    separated = [r for r in rows if is_separated(r)]
+    shaded = {r["schedule"] for r in separated}
+    phases = schedule_of(result.runs[separated[0]["cell"]][0].config()) if len(shaded) == 1 else []
+    corpus = result.corpus()
+    title = (f"{manifest['description']}: {corpus['name']} ({corpus['alphabet']}), "
+             f"seeds {manifest['seeds']}; mean and 95% interval")
+    by_setting = {name: curves(runs) for name, runs in result.runs.items()}
+    paths = [plot_curves(by_setting, phases, result.ngram(), title, result.folder / CURVES_FIGURE)]
+    if len({r["wake_chars"] for r in separated}) >= 2:
+        paths.append(plot_phase_lengths(rows, result.folder))
+    return paths
+
+
+def write_report(result: SweepResult, console: Console) -> list[Path]:
+    rows, ngram, corpus, manifest = result.rows(), result.ngram(), result.corpus(), result.manifest
+    folder = result.folder
+    write_json(folder / RESULTS_JSON, {"description": manifest["description"], "corpus": corpus,
+                                       "seeds": manifest["seeds"], "ngram": ngram, "rows": rows})
+    write_csv(rows, folder / RESULTS_CSV)
+    figures = draw_sweep(result)
+    chars = sorted({run.summary["chars"] for runs in result.runs.values() for run in runs})
+    notes = [f"{manifest['description']}. Corpus {corpus['name']} ({corpus['source']}, {corpus['alphabet']}); "
+             f"{', '.join(f'{c:,}' for c in chars)} characters per cell; seeds {manifest['seeds']}; "
+             "final validation numbers, mean ± 95% interval over seeds."]
+    markdown = results_markdown(rows, ngram, f"charff sweep: {manifest['description']}", notes)
+    markdown += "".join(f"\n![{p.stem}]({p.name})\n" for p in figures)
+    write_text_atomic(folder / RESULTS_MD, markdown)
+    console.print(results_table(rows, ngram, f"final validation metrics, {corpus['name']}, "
+                                             f"mean ±95% interval over {len(manifest['seeds'])} seed(s)"))
+    for row in rows:
+        if row["label"] != row["cell"]:
+            console.print(f"  {row['cell']}: {row['label']}", highlight=False, soft_wrap=False)
+    outputs = [folder / RESULTS_MD, folder / RESULTS_CSV, *figures]
+    console.print("wrote " + ", ".join(str(p) for p in outputs), highlight=False)
+    return outputs
+
+
+def draw_runs(folder: Path) -> list[Path]:
+    """Learning-curve and goodness figures for every evaluated run under folder."""
+    paths = []
+    runs = sorted(p.parent for p in Path(folder).rglob(METRICS_FILE))
+    if not runs:
+        raise CharffError(f"{folder} holds no run ({METRICS_FILE}) or sweep; point at a run directory")
+    for run_dir in runs:
+        run = read_run(run_dir)
+        if not run.evals:
+            continue
+        config = run.config()
+        title = f"{run_dir.parent.name}/{run_dir.name}: {config.train.schedule}, {config.train.negatives}"
+        onset = run.collapse["onset_chars"] if run.collapse else None
+        paths += plot_run(run.evals, schedule_of(config), title, run_dir, onset)
+    return paths

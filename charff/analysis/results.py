@@ -1,0 +1,139 @@
+"""The one reader of finished work: a run's records, summary and stored collapse verdict, and a
+sweep's cells aggregated over seeds (mean and 95% interval)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from charff.analysis.stats import mean_ci
+from charff.errors import CharffError
+from charff.rundir import CONFIG_FILE, METRICS_FILE, SUMMARY_FILE
+from charff.storage import read_json
+
+SWEEP_FILE = "sweep.json"  # written by the sweep runner: settings, seeds and where each cell lives
+READOUT_METRICS = ("softmax_acc", "softmax_bpc", "goodness_acc", "goodness_bpc")
+RESULT_KEYS = ("final_softmax_acc", "best_softmax_acc", "final_softmax_bpc", "best_softmax_bpc",
+               "final_goodness_acc", "final_goodness_bpc", "final_goodness_auc")
+
+
+def read_records(run_dir: Path) -> list[dict]:
+    """Every record of RUN/metrics.jsonl in order (evaluations and sleep-phase summaries)."""
+    path = Path(run_dir) / METRICS_FILE
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def evals_of(records: list[dict]) -> list[dict]:
+    return [r for r in records if r.get("kind", "eval") == "eval"]
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    records: list[dict]
+    summary: dict | None  # None until the run has finished
+
+    @property
+    def evals(self) -> list[dict]:
+        return evals_of(self.records)
+
+    @property
+    def sleeps(self) -> list[dict]:
+        return [r for r in self.records if r.get("kind") == "sleep"]
+
+    @property
+    def collapse(self) -> dict | None:
+        """The verdict stored in summary.json when the run finished (see analysis.collapse)."""
+        return self.summary["collapse"] if self.summary else None
+
+    def config(self):
+        from charff.config import load_config
+
+        return load_config(self.run_dir / CONFIG_FILE)
+
+    def metrics(self) -> dict:
+        """Final and best numbers of a finished run, with its collapse verdict."""
+        evals, verdict = self.evals, self.collapse
+        return {
+            "final_softmax_acc": evals[-1]["softmax_acc"], "best_softmax_acc": max(r["softmax_acc"] for r in evals),
+            "final_softmax_bpc": evals[-1]["softmax_bpc"], "best_softmax_bpc": min(r["softmax_bpc"] for r in evals),
+            "final_goodness_acc": evals[-1]["goodness_acc"], "final_goodness_bpc": evals[-1]["goodness_bpc"],
+            "final_goodness_auc": evals[-1]["goodness_auc"],
+            "collapsed": verdict["collapsed"], "collapse_onset": verdict["onset_chars"],
+            "collapse_signal": verdict["signal"], "learned": verdict["learned"],
+        }
+
+
+def read_run(run_dir: Path) -> RunResult:
+    run_dir = Path(run_dir)
+    summary = read_json(run_dir / SUMMARY_FILE) if (run_dir / SUMMARY_FILE).exists() else None
+    return RunResult(run_dir, read_records(run_dir), summary)
+
+
+def aggregate(runs: list[RunResult]) -> dict:
+    """One setting's finished seeds: mean and 95% interval of every result, collapse counts."""
+    results = [run.metrics() for run in runs]
+    row = {"seeds": len(results)}
+    for key in RESULT_KEYS:
+        row[key], row[key + "_ci95"] = mean_ci([r[key] for r in results])
+    onsets = [r["collapse_onset"] for r in results if r["collapsed"]]
+    row["collapsed_seeds"] = len(onsets)
+    row["collapse_onset_mean"] = sum(onsets) / len(onsets) if onsets else None
+    row["collapse_signals"] = sorted({r["collapse_signal"] for r in results if r["collapsed"]})
+    row["unlearned_seeds"] = sum(not r["learned"] for r in results)
+    return row
+
+
+def curves(runs: list[RunResult]) -> dict:
+    """Mean and 95% interval per evaluation point across seeds (cut to the shortest seed)."""
+    evals = [run.evals for run in runs]
+    length = min(len(e) for e in evals)
+    curve = {"chars": [evals[0][i]["chars"] for i in range(length)]}
+    for metric in READOUT_METRICS:
+        points = [mean_ci([seed[i][metric] for seed in evals]) for i in range(length)]
+        curve[metric] = ([p[0] for p in points], [p[1] for p in points])
+    return curve
+
+
+@dataclass
+class SweepResult:
+    folder: Path
+    manifest: dict  # as written by the sweep runner
+    runs: dict[str, list[RunResult]]  # setting name -> its seeds' runs
+
+    def rows(self) -> list[dict]:
+        """One row per setting: its label and settings, then the seed aggregates."""
+        rows = []
+        for setting in self.manifest["settings"]:
+            runs = self.runs[setting["name"]]
+            rows.append({"cell": setting["name"], "arm": setting["arm"], "label": setting["label"],
+                         **setting["values"], **{k: setting[k] for k in ("schedule", "learner", "wake_chars",
+                                                                          "sleep_chars")},
+                         **aggregate(runs)})
+        return rows
+
+    def ngram(self) -> dict:
+        first = next(iter(self.runs.values()))[0]
+        return first.summary["ngram"]
+
+    def corpus(self) -> dict:
+        first = next(iter(self.runs.values()))[0]
+        return first.summary["corpus"]
+
+
+def read_sweep(folder: Path) -> SweepResult:
+    """A sweep whose cells have all finished (`charff ablate` / `charff reproduce` output)."""
+    folder = Path(folder)
+    if not (folder / SWEEP_FILE).exists():
+        raise CharffError(f"{folder} holds no sweep ({SWEEP_FILE}); point at an ablate or reproduce output")
+    manifest = read_json(folder / SWEEP_FILE)
+    runs: dict[str, list[RunResult]] = {}
+    for cell in manifest["cells"]:
+        run = read_run(folder / cell["run_dir"])
+        if run.summary is None:
+            raise CharffError(f"cell {cell['run_dir']} of {folder} has not finished; rerun the sweep to finish it")
+        runs.setdefault(cell["name"], []).append(run)
+    return SweepResult(folder, manifest, runs)

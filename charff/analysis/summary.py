@@ -1,0 +1,32 @@
+"""A finished run's summary.json: final and best numbers beside the n-gram yardsticks of the same
+split, and the collapse verdict, computed here once and read everywhere else."""
+
+from __future__ import annotations
+
+from charff.analysis.collapse import detect_collapse
+from charff.analysis.results import evals_of
+from charff.data.dataset import Dataset
+from charff.data.ngram import ngram_baselines
+
+FINAL_KEYS = ("softmax_acc", "softmax_bpc", "goodness_acc", "goodness_bpc")
+
+
+def summarise(records: list[dict], dataset: Dataset, chars: int, seconds: float) -> dict:
+    evals = evals_of(records)
+    final = evals[-1]
+    best = max(evals, key=lambda r: r["softmax_acc"])
+    baselines = ngram_baselines(dataset.train.tolist(), dataset.val.tolist(), dataset.vocab.size,
+                                orders=(1, 2, 3, 4))
+    return {
+        "corpus": {"name": dataset.corpus.name, "source": dataset.corpus.source,
+                   "alphabet": dataset.vocab.alphabet, "train_chars": len(dataset.train),
+                   "val_chars": len(dataset.val)},
+        "chars": chars,
+        "seconds": seconds,
+        "chars_per_second": chars / seconds if seconds else None,
+        "final": {k: final[k] for k in FINAL_KEYS},
+        "best_softmax_acc": best["softmax_acc"],
+        "best_softmax_at": best["chars"],
+        "collapse": detect_collapse(records, baselines[0].accuracy).to_dict(),
+        "ngram": {f"{b.order}-gram": {"acc": b.accuracy, "bpc": b.bits_per_char} for b in baselines},
+    }

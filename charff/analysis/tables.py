@@ -1,0 +1,72 @@
+"""Sweep results as text: a rich table that stays readable at 80 columns, Markdown and CSV."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from rich import box
+from rich.table import Table
+
+METRIC_COLUMNS = (("final_softmax_acc", "softmax acc", True), ("final_softmax_bpc", "bits/char", False),
+                  ("final_goodness_acc", "goodness acc", True), ("final_goodness_bpc", "bits/char", False))
+
+
+def fmt(mean: float, half: float, percent: bool) -> str:
+    if percent:
+        return f"{mean:.1%}" + (f" ±{half:.1%}" if half else "")
+    return f"{mean:.2f}" + (f" ±{half:.2f}" if half else "")
+
+
+def collapse_text(row: dict) -> str:
+    """'0/2', or '1/2 at 300,048 (dead_units)'; unlearned seeds counted beside."""
+    text = f"{row['collapsed_seeds']}/{row['seeds']}"
+    if row["collapsed_seeds"]:
+        text += f" at {row['collapse_onset_mean']:,.0f} ({', '.join(row['collapse_signals'])})"
+    if row["unlearned_seeds"]:
+        text += f"; {row['unlearned_seeds']}/{row['seeds']} never learned"
+    return text
+
+
+def metric_cells(row: dict) -> list[str]:
+    """A net not trained by FF has no meaningful goodness readout: those cells show '-'."""
+    ff = row.get("learner", "ff") == "ff"
+    return [fmt(row[key], row[key + "_ci95"], percent) if ff or "softmax" in key else "-"
+            for key, _, percent in METRIC_COLUMNS]
+
+
+def ngram_rows(ngram: dict) -> list[list[str]]:
+    return [[f"{order} baseline", f"{v['acc']:.1%}", f"{v['bpc']:.2f}", "-", "-", "-"] for order, v in ngram.items()]
+
+
+def results_table(rows: list[dict], ngram: dict, title: str) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    table.add_column("setting", overflow="fold", ratio=3)
+    for _, header, _ in METRIC_COLUMNS:
+        table.add_column(header, justify="right", overflow="fold", ratio=2)
+    table.add_column("collapsed", overflow="fold", ratio=2)
+    for row in rows:
+        table.add_row(row["cell"], *metric_cells(row), collapse_text(row))
+    for cells in ngram_rows(ngram):
+        table.add_row(*cells, style="dim")
+    return table
+
+
+def results_markdown(rows: list[dict], ngram: dict, heading: str, notes: list[str]) -> str:
+    header = ["setting", "schedule", *(h for _, h, _ in METRIC_COLUMNS), "collapsed (onset)"]
+    lines = [f"# {heading}", "", *notes, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        lines.append("| " + " | ".join([row["cell"], row["schedule"], *metric_cells(row), collapse_text(row)]) + " |")
+    for cells in ngram_rows(ngram):
+        lines.append("| " + " | ".join([cells[0], "-", *cells[1:]]) + " |")
+    labels = [f"- `{row['cell']}`: {row['label']}" for row in rows if row["label"] != row["cell"]]
+    return "\n".join(lines + ([""] + labels if labels else []) + [""])
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (";".join(v) if isinstance(v, list) else v) for k, v in row.items()})

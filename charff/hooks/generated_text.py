@@ -1,0 +1,55 @@
+"""Watching what the model generates: the text of its sleep rollouts, measured rather than eyeballed.
+
+Up to GENERATED_KEPT characters per stream are kept while rollouts run; a sleep phase ends with
+one "sleep" record summarising them, and during interleaved phases the summary joins the next
+evaluation record. The kept text is checkpointed, so a resumed run writes the same records.
+"""
+
+from __future__ import annotations
+
+from charff.analysis.textstats import text_stats
+from charff.hooks.base import Hook
+
+GENERATED_KEPT = 2_000
+
+
+class GeneratedTextMonitor(Hook):
+    state_key = "generated_text"
+
+    def __init__(self):
+        self.generated: list[list[int]] = []
+
+    def on_start(self, trainer) -> None:
+        if not self.generated:
+            self.generated = [[] for _ in range(trainer.config.train.streams)]
+
+    def on_phase_start(self, trainer, phase) -> None:
+        self.generated = [[] for _ in self.generated]
+
+    def on_step(self, trainer, phase, rows: int, stats: dict) -> None:
+        if stats["negative_rows"] and trainer.negatives.continues_text:
+            for kept, char in zip(self.generated, trainer.negatives.last_generated.tolist(), strict=False):
+                if len(kept) < GENERATED_KEPT:
+                    kept.append(char)
+
+    def summary(self, trainer) -> dict:
+        """Statistics of the text kept since the phase or the last evaluation began; clears it."""
+        decode = trainer.dataset.vocab.decode
+        texts = [decode(ids) for ids in self.generated if ids]
+        self.generated = [[] for _ in self.generated]
+        return text_stats(texts, trainer.reference)
+
+    def on_phase_end(self, trainer, phase) -> None:
+        if phase.kind == "sleep" and any(self.generated):
+            trainer.emit({"kind": "sleep", "chars": trainer.chars, "phase_index": trainer.phase_index,
+                          "phase_chars": phase.chars, **self.summary(trainer)})
+
+    def add_to_eval(self, trainer, record: dict) -> None:
+        if record["phase"] == "interleaved" and any(self.generated):
+            record.update(self.summary(trainer))
+
+    def state_dict(self) -> dict:
+        return {"generated": self.generated}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generated = state["generated"]

@@ -1,0 +1,74 @@
+"""One sweep runner for `charff reproduce` and `charff ablate`: a grid's cells, a cost estimate
+against its budget, the cells run (resumably), then the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+
+from charff.analysis.report import write_report
+from charff.analysis.results import SWEEP_FILE, SweepResult, read_sweep
+from charff.data.corpora import load_aesop
+from charff.errors import CharffError
+from charff.hooks.loggers import build_loggers
+from charff.hooks.progress import ProgressBar
+from charff.storage import write_json
+from charff.sweep.grid import Cell, Grid
+from charff.sweep.runner import estimate_minutes, measure_rate, run_cells
+from charff.training.schedule import schedule_of
+
+
+def fall_back_from_aesop(grid: Grid, console: Console) -> None:
+    """aesop when it can be had offline; otherwise the bundled corpus, loudly."""
+    if grid.base.corpus.name != "aesop":
+        return
+    try:
+        load_aesop(offline=True)
+    except CharffError as err:
+        console.print(f"[bold red]WARNING: {err}.\nFalling back to the bundled corpus 'fables': "
+                      "these results are NOT on Aesop's Fables.[/]")
+        grid.base.corpus.name = "fables"
+
+
+def manifest(grid: Grid, cells: list[Cell], out: Path) -> dict:
+    settings = []
+    for setting in grid.settings:
+        config = grid.config_for(setting, grid.seeds[0])
+        phases = schedule_of(config)
+        first = {kind: next((p.chars for p in phases if p.kind == kind), None) for kind in ("wake", "sleep")}
+        settings.append({"name": setting.name, "arm": setting.arm, "label": setting.label,
+                         "values": setting.values, "schedule": config.train.schedule,
+                         "learner": config.train.learner, "wake_chars": first["wake"],
+                         "sleep_chars": first["sleep"]})
+    return {"description": grid.description, "seeds": grid.seeds, "settings": settings,
+            "cells": [{"name": c.name, "seed": c.seed, "run_dir": str(c.run_dir.relative_to(out))} for c in cells]}
+
+
+def run_sweep(grid: Grid, out: Path, workers: int, console: Console, yes: bool = False,
+              log: tuple[str, ...] = ()) -> SweepResult:
+    cells = grid.cells(out, tuple(log))
+    build_loggers(list(log), out)  # a missing logger fails now, in one line, not in every worker
+    minutes = estimate_minutes(cells, measure_rate(grid.base))
+    console.print(f"{grid.description}: {len(grid.settings)} settings x {len(grid.seeds)} seeds = "
+                  f"{len(cells)} cells of {grid.base.train.chars:,} characters on {grid.base.corpus.name}; "
+                  f"estimated {minutes:.0f} minutes here (budget {grid.budget_minutes:g}); out {out}",
+                  highlight=False)
+    if minutes > grid.budget_minutes and not yes:
+        raise CharffError(f"estimated {minutes:.0f} minutes exceeds the grid's budget of "
+                          f"{grid.budget_minutes:g}; rerun with --yes to go ahead")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / SWEEP_FILE, manifest(grid, cells, out))
+    if workers <= 1:
+        def bar(cell: Cell, i: int) -> list:
+            return [ProgressBar(f"[{i}] {cell.name} seed {cell.seed}")]
+
+        run_cells(cells, 1, lambda cell: None, bar)
+    else:
+        with Progress(console=console) as progress:
+            task = progress.add_task("cells", total=len(cells))
+            run_cells(cells, workers, lambda cell: progress.advance(task))
+    result = read_sweep(out)
+    write_report(result, console)
+    return result

@@ -1,0 +1,87 @@
+"""The learning rule of one step: forward real (and negative) windows, each layer's FF loss and
+the readout's cross-entropy, one optimizer update.
+
+`learner = "ff"` updates goodness on the sides the phase asks for; the yardsticks
+(`backprop`, `frozen_random`) train only the readout loss on real text, every step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from charff.config import Config
+from charff.model.network import FFNet
+from charff.model.objectives import ff_losses, goodness
+from charff.training.optim import build_optimizer, set_learning_rates
+from charff.training.schedule import Phase
+
+
+@dataclass
+class StepResult:
+    real_activities: list[torch.Tensor]
+    negative_activities: list[torch.Tensor]
+    logits: torch.Tensor  # the softmax readout on the real windows
+    stats: dict
+
+
+class Learner:
+    def __init__(self, model: FFNet, config: Config):
+        self.model, self.config = model, config
+        self.is_ff = config.train.learner == "ff"
+        if config.train.learner == "frozen_random":
+            model.layers.requires_grad_(False)
+        self.optimizer = build_optimizer(model, config)
+
+    def reset_optimizer(self) -> None:
+        self.optimizer = build_optimizer(self.model, self.config)
+
+    def sides(self, phase: Phase) -> tuple[bool, bool]:
+        """(update real windows, update negatives) in this phase."""
+        return phase.wake or not self.is_ff, phase.sleep and self.is_ff
+
+    def forward(self, real: tuple, negative: tuple | None, wake: bool) -> tuple[list, list]:
+        """Activities of real and negative windows: one batched pass when both are updated;
+        in a sleep step the real streams only advance, so they run without autograd."""
+        if negative is None:
+            return self.model(*real), []
+        if not wake:
+            with torch.no_grad():
+                real_activities = self.model(*real)
+            return real_activities, self.model(*negative)
+        rows = real[0].shape[0]
+        joined = [torch.cat(parts) for parts in zip(real[1], negative[1], strict=True)]
+        activities = self.model(torch.cat([real[0], negative[0]]), joined)
+        return [a[:rows] for a in activities], [a[rows:] for a in activities]
+
+    def update(self, real: tuple, negative: tuple | None, targets: torch.Tensor, phase: Phase,
+               chars: int) -> StepResult:
+        """real and negative: (windows, state); targets: the real next characters."""
+        wake, sleep = self.sides(phase)
+        real_activities, negative_activities = self.forward(real, negative, wake)
+        good_pos = [goodness(a) for a in real_activities]
+        good_neg = [goodness(a) for a in negative_activities]
+        if self.is_ff:
+            losses = ff_losses(good_pos, good_neg, wake, sleep, self.config.model)
+        else:
+            losses = [g[:0].sum() for g in good_pos]
+        logits = self.model.readout_logits(real_activities)
+        readout_loss = F.cross_entropy(logits, targets)
+        total = torch.stack(losses).sum() + (readout_loss if wake else 0.0)
+        set_learning_rates(self.optimizer, self.config, chars)
+        self.optimizer.zero_grad(set_to_none=True)
+        if total.requires_grad:
+            total.backward()
+        self.optimizer.step()
+        rows = targets.shape[0]
+        stats = {"positive_rows": rows if wake else 0, "negative_rows": rows if sleep else 0,
+                 "readout_loss": readout_loss.detach(),
+                 "acc": (logits.argmax(-1) == targets).float().mean()}
+        for i, loss in enumerate(losses):
+            stats[f"loss/{i}"] = loss.detach()
+            stats[f"good_pos/{i}"] = good_pos[i].detach().mean()
+            if sleep:
+                stats[f"good_neg/{i}"] = good_neg[i].detach().mean()
+        return StepResult(real_activities, negative_activities, logits.detach(), stats)

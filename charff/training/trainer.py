@@ -1,0 +1,216 @@
+"""The trainer: wires the collaborators, runs the phases step by step, evaluates on a fixed cadence
+in characters, checkpoints, and resumes exactly.
+
+One step advances `rows` (at most B) streams by one character. Wake steps raise goodness on real
+windows and train the softmax readout; sleep steps lower goodness on negative windows; an
+interleaved step does both in one batched forward pass (see learner.py for the rule itself).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import torch
+
+from charff.config import Config
+from charff.data.dataset import Dataset
+from charff.data.streams import Streams
+from charff.hooks.base import Hook
+from charff.hooks.generated_text import GeneratedTextMonitor
+from charff.model.network import FFNet
+from charff.rundir import CHECKPOINT_FILE
+from charff.training.checkpoint import save_checkpoint
+from charff.training.learner import Learner
+from charff.training.negatives import NegativeGenerator, RealContext
+from charff.training.schedule import Phase, schedule_of
+from charff.training.validation import evaluate, sample_stats
+
+# the trainer's counters, saved in and restored from every checkpoint
+PROGRESS = ("chars", "phase_index", "phase_done", "next_eval", "last_eval_chars", "train_sums", "elapsed",
+            "records_written")
+
+
+class Interrupted(Exception):
+    """Training stopped on request after writing a checkpoint."""
+
+
+class Trainer:
+    def __init__(self, config: Config, dataset: Dataset, run_dir: Path | None = None,
+                 hooks: list[Hook] = ()):
+        t = config.train
+        self.config, self.dataset = config, dataset
+        self.hooks = [GeneratedTextMonitor(), *hooks]
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.device = torch.device(t.device)
+        torch.manual_seed(t.seed)
+        self.model = FFNet(config.model, dataset.vocab.size, local=t.learner != "backprop").to(self.device)
+        self.learner = Learner(self.model, config)
+        self.phases: list[Phase] = schedule_of(config)
+        self.generator = torch.Generator(device=self.device).manual_seed(t.seed)
+        self.stream_generator = torch.Generator().manual_seed(t.seed + 1)
+        self.train_ids = dataset.train.to(self.device)
+        self.val_ids = dataset.val.to(self.device)
+        self.streams = Streams(self.train_ids, t.streams, config.model.window, self.stream_generator)
+        self.state = self.model.initial_state(t.streams, self.device)
+        self.logits = torch.zeros(t.streams, dataset.vocab.size, device=self.device)
+        self.negatives = NegativeGenerator(self.model, t.negatives, t.streams, t.rollout_restart,
+                                           t.negative_readout, t.negative_temperature,
+                                           t.negative_top_k, self.generator)
+        # the training split's character counts: the reference for the KL of generated text
+        self.reference = Counter(dataset.vocab.decode(dataset.train.tolist()))
+        self.chars = self.phase_index = self.phase_done = 0
+        self.next_eval = t.eval_every
+        self.last_eval_chars = -1
+        self.train_sums: dict[str, list[float]] = {}  # key -> [sum, count] since the last evaluation
+        self.elapsed = 0.0
+        self.records_written = 0
+        self.stop_requested = False
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer:
+        return self.learner.optimizer
+
+    # -- one step ---------------------------------------------------------------------------
+    def step(self, phase: Phase, rows: int) -> dict:
+        real_windows = self.streams.windows()
+        negative = None
+        if self.learner.sides(phase)[1]:
+            context = RealContext(self.streams.windows(-1), self.state, self.logits, real_windows[:, -1])
+            negative = self.negatives.propose(context, rows)
+        real = (real_windows[:rows], [s[:rows] for s in self.state])
+        result = self.learner.update(real, negative, self.streams.next_chars()[:rows], phase, self.chars)
+        with torch.no_grad():
+            for kept, new in zip(self.state, self.model.next_state(result.real_activities), strict=True):
+                kept[:rows] = new
+            self.logits[:rows] = result.logits
+            if negative is not None:
+                self.negatives.observe(negative[0], result.negative_activities)
+            restarted = self.streams.advance(rows).to(self.device)
+            for kept in self.state:
+                kept[restarted] = 0.0
+            self.logits[restarted] = 0.0
+        return result.stats
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self) -> list[dict]:
+        """Run the remaining phases; returns the evaluation records written during this call."""
+        records = []
+        self.call("on_start")
+        catch = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, self.request_stop) if catch else None
+        try:
+            while self.phase_index < len(self.phases):
+                phase = self.phases[self.phase_index]
+                if self.phase_done == 0:
+                    self.begin_phase(phase)
+                while self.phase_done < phase.chars:
+                    if self.stop_requested:
+                        self.save_checkpoint()
+                        raise Interrupted(f"stopped at {self.chars} characters")
+                    rows = min(self.config.train.streams, phase.chars - self.phase_done)
+                    started = time.perf_counter()
+                    stats = self.step(phase, rows)
+                    self.elapsed += time.perf_counter() - started
+                    self.chars += rows
+                    self.phase_done += rows
+                    self.accumulate(stats)
+                    self.call("on_step", phase, rows, stats)
+                    if self.chars >= self.next_eval:
+                        records.append(self.evaluate_and_save())
+                self.call("on_phase_end", phase)
+                self.phase_index += 1
+                self.phase_done = 0
+            if self.last_eval_chars != self.chars:
+                records.append(self.evaluate_and_save())
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        self.call("on_end")
+        return records
+
+    def call(self, point: str, *args) -> None:
+        for hook in self.hooks:
+            getattr(hook, point)(self, *args)
+
+    def begin_phase(self, phase: Phase) -> None:
+        if self.config.train.reset_optimizer_each_phase and self.chars > 0:
+            self.learner.reset_optimizer()
+        self.call("on_phase_start", phase)
+
+    def request_stop(self, *_args) -> None:
+        self.stop_requested = True
+
+    def emit(self, record: dict) -> None:
+        """Send one record to the metrics log (and any other hook that keeps records)."""
+        self.records_written += 1
+        self.call("on_record", record)
+
+    def accumulate(self, stats: dict) -> None:
+        for key, value in stats.items():
+            entry = self.train_sums.setdefault(key, [0.0, 0])
+            entry[0] += float(value)
+            entry[1] += 1
+
+    def current_phase(self) -> Phase:
+        return self.phases[min(self.phase_index, len(self.phases) - 1)]
+
+    def evaluate_and_save(self) -> dict:
+        t = self.config.train
+        self.model.eval()
+        record = {"kind": "eval", "chars": self.chars, "phase": self.current_phase().kind,
+                  "phase_index": self.phase_index, "seconds": round(self.elapsed, 3)}
+        record.update(evaluate(self.model, self.val_ids, t.eval_streams, t.eval_goodness_chars, t.seed))
+        record.update({f"train_{key}": total / count for key, (total, count) in self.train_sums.items()})
+        self.call("add_to_eval", record)
+        record.update(sample_stats(self.model, self.val_ids, self.dataset.vocab, self.reference, t.seed))
+        self.model.train()
+        self.train_sums = {}
+        while self.next_eval <= self.chars:
+            self.next_eval += t.eval_every
+        self.last_eval_chars = self.chars
+        self.emit(record)
+        self.call("on_eval", record)
+        self.save_checkpoint()
+        return record
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "config": self.config.to_dict(),
+            "vocab": self.dataset.vocab.to_dict(),
+            "corpus": {"name": self.dataset.corpus.name, "source": self.dataset.corpus.source},
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "trainer": {
+                **{name: getattr(self, name) for name in PROGRESS},
+                "state": self.state, "logits": self.logits, "streams": self.streams.state_dict(),
+                "negatives": self.negatives.state_dict(),
+                "generator": self.generator.get_state(),
+                "stream_generator": self.stream_generator.get_state(),
+            },
+            "hooks": {h.state_key: h.state_dict() for h in self.hooks if h.state_key},
+        }
+
+    def load_state_dict(self, payload: dict) -> None:
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        t = payload["trainer"]
+        for name in PROGRESS:
+            setattr(self, name, t[name])
+        self.state = [s.to(self.device) for s in t["state"]]
+        self.logits = t["logits"].to(self.device)
+        self.streams.load_state_dict(t["streams"])
+        self.negatives.load_state_dict(t["negatives"])
+        self.generator.set_state(t["generator"])
+        self.stream_generator.set_state(t["stream_generator"])
+        for hook in self.hooks:
+            if hook.state_key in payload["hooks"]:
+                hook.load_state_dict(payload["hooks"][hook.state_key])
+
+    def save_checkpoint(self) -> None:
+        if self.run_dir is not None:
+            save_checkpoint(self.state_dict(), self.run_dir / CHECKPOINT_FILE)
