@@ -73,7 +73,8 @@ def test_bad_grids_are_refused(tmp_path, text, match):
 
 def test_ablate_runs_resumes_and_plots(tmp_path, capsys):
     grid, out = write(tmp_path, GRID), tmp_path / "sweep"
-    main(["ablate", str(grid), "--out", str(out), "--workers", "2"])
+    main(["ablate", str(grid), "--out", str(out), "--workers", "2", "--log", "tensorboard"])
+    assert len(list(out.glob("*/seed*/tensorboard/events.out.tfevents.*"))) == 6
     results = json.loads((out / "results.json").read_text())
     rows = results["rows"]
     assert {r["schedule"] for r in rows} == {"interleaved", "separated:256", "separated:512/256"}

@@ -19,10 +19,10 @@ def fmt(mean: float, half: float, percent: bool) -> str:
 
 
 def collapse_text(row: dict) -> str:
-    """'0/2', or '1/2 at 300,048 (dead_units)'; unlearned seeds counted beside."""
+    """'0/2', or '1/2 at 300,048 dead_units'; seeds that never learned counted beside."""
     text = f"{row['collapsed_seeds']}/{row['seeds']}"
     if row["collapsed_seeds"]:
-        text += f" at {row['collapse_onset_mean']:,.0f} ({', '.join(row['collapse_signals'])})"
+        text += f" at {row['collapse_onset_mean']:,.0f} {', '.join(row['collapse_signals'])}"
     if row["unlearned_seeds"]:
         text += f"; {row['unlearned_seeds']}/{row['seeds']} never learned"
     return text
@@ -40,11 +40,11 @@ def ngram_rows(ngram: dict) -> list[list[str]]:
 
 
 def results_table(rows: list[dict], ngram: dict, title: str) -> Table:
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
-    table.add_column("setting", overflow="fold", ratio=3)
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left", collapse_padding=True)
+    table.add_column("setting", overflow="fold", min_width=16)
     for _, header, _ in METRIC_COLUMNS:
-        table.add_column(header, justify="right", overflow="fold", ratio=2)
-    table.add_column("collapsed", overflow="fold", ratio=2)
+        table.add_column(header, justify="right", overflow="fold", max_width=11)
+    table.add_column("collapsed", overflow="fold", min_width=10)
     for row in rows:
         table.add_row(row["cell"], *metric_cells(row), collapse_text(row))
     for cells in ngram_rows(ngram):

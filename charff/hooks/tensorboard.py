@@ -25,11 +25,12 @@ def require_tensorboard():
 
 
 def tag(key: str, kind: str) -> str:
-    """metrics.jsonl keys as TensorBoard tags: good_real/0 -> val/good_real/layer1, train_acc -> train/acc."""
-    group = "sleep/" if kind == "sleep" else "val/"
+    """metrics.jsonl keys as TensorBoard tags: good_real/0 -> val/good_real/layer1, train_acc -> train/acc,
+    a sleep phase's gen_entropy -> sleep/entropy."""
+    group = "val/"
     for prefix, name in GROUPS:
         if key.startswith(prefix):
-            group, key = name, key.removeprefix(prefix)
+            group, key = ("sleep/" if kind == "sleep" else name), key.removeprefix(prefix)
     base, _, layer = key.partition("/")
     return group + (f"{base}/layer{int(layer) + 1}" if layer.isdigit() else key)
 

@@ -1,0 +1,79 @@
+"""The codebase's own promises: every config choice implemented, options documented, modules small,
+no global plotting state, tables that survive a pipe."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from charff.analysis.tables import results_table
+from charff.cli import build_parser
+from charff.config import literal_fields
+from charff.data.vocab import CLEANERS
+from charff.model.network import ACTIVATIONS
+from charff.model.objectives import LOSSES
+from charff.training.negatives import KINDS
+from charff.training.optim import LR_DECAYS, OPTIMIZERS
+
+PACKAGE = Path(__file__).resolve().parents[1] / "charff"
+
+
+@pytest.mark.parametrize("key, registry", [
+    ("corpus.alphabet", CLEANERS), ("model.activation", ACTIVATIONS), ("model.loss", LOSSES),
+    ("train.negatives", KINDS), ("train.optimizer", OPTIMIZERS), ("train.lr_decay", LR_DECAYS),
+])
+def test_every_declared_choice_has_exactly_one_implementation(key, registry):
+    assert set(registry) == set(literal_fields()[key])
+
+
+def subparsers(parser):
+    for action in parser._actions:
+        if action.choices and isinstance(action.choices, dict):
+            for child in action.choices.values():
+                yield child
+                yield from subparsers(child)
+
+
+def test_every_option_has_help_text():
+    for parser in [build_parser(), *subparsers(build_parser())]:
+        for action in parser._actions:
+            if action.dest != "help" and not isinstance(action.choices, dict):
+                assert action.help, f"{parser.prog}: {action.option_strings or action.dest} has no help"
+
+
+def test_no_module_is_over_250_lines():
+    for path in PACKAGE.rglob("*.py"):
+        assert len(path.read_text(encoding="utf-8").splitlines()) <= 250, path
+
+
+def test_drawing_leaves_a_notebooks_matplotlib_backend_alone(tmp_path):
+    code = f"""
+import sys, matplotlib
+matplotlib.use("svg")
+from charff.analysis.plots import plot_run
+from charff.training.schedule import Phase
+evals = [{{"chars": c, "softmax_acc": 0.3, "softmax_bpc": 3.0, "goodness_acc": 0.3, "goodness_bpc": 3.0,
+          "good_real/0": 2.0, "good_fake/0": 1.0}} for c in (100, 200)]
+plot_run(evals, [Phase("wake", 100), Phase("sleep", 100)], "t", __import__("pathlib").Path({str(tmp_path)!r}))
+assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
+assert "matplotlib.pyplot" not in sys.modules
+"""
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert (tmp_path / "learning_curves.png").stat().st_size > 10_000
+
+
+def test_results_table_keeps_every_name_at_80_columns():
+    row = {"cell": "separated_250k_low_lr_high_momentum", "learner": "ff", "seeds": 2, "collapsed_seeds": 1,
+           "collapse_onset_mean": 300_048, "collapse_signals": ["dead_units"], "unlearned_seeds": 1}
+    for key in ("final_softmax_acc", "final_softmax_bpc", "final_goodness_acc", "final_goodness_bpc"):
+        row[key], row[key + "_ci95"] = 0.196, 0.012
+    console = Console(width=80, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(results_table([row], {"4-gram": {"acc": 0.524, "bpc": 2.19}}, "final validation metrics"))
+    lines = console.export_text().splitlines()
+    assert not any("…" in line for line in lines)
+    assert max(len(line) for line in lines) <= 80
+    first_column = next(line for line in lines if "softmax" in line).index("softmax")
+    folded = "".join(line[:first_column].strip() for line in lines)
+    assert "separated_250k_low_lr_high_momentum" in folded
