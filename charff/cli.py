@@ -4,6 +4,7 @@ ablations and plots. Each subcommand parses its options and calls one function o
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 
 from charff.config import CorpusConfig, TrainConfig, choices
-from charff.errors import CharffError
+from charff.errors import CharffError, Stopped
 
 console = Console()
 errors = Console(stderr=True)
@@ -45,9 +46,8 @@ def cmd_train(args) -> None:
     from charff.config import load_config
     from charff.hooks.loggers import build_loggers
     from charff.hooks.progress import ProgressBar
-    from charff.rundir import default_run_dir
+    from charff.rundir import SAMPLES_FILE, default_run_dir
     from charff.training.run import finish_run, resume_run, start_run
-    from charff.training.trainer import Interrupted
 
     bar = ProgressBar()
     if args.resume:
@@ -60,13 +60,7 @@ def cmd_train(args) -> None:
         loggers = build_loggers(args.log, out)
         trainer = start_run(config, out, [bar, *loggers])
     console.print(f"run directory: {trainer.run_dir}  corpus: {trainer.dataset.corpus.source}")
-    try:
-        trainer.run()
-    except Interrupted:
-        bar.close()
-        console.print(f"interrupted at {trainer.chars:,} characters; checkpoint saved. "
-                      f"Continue with: charff train --resume {trainer.run_dir}")
-        sys.exit(130)
+    trainer.run()
     summary = finish_run(trainer)
     final, grams = summary["final"], summary["ngram"]
     console.print(f"validation after {summary['chars']:,} characters ({summary['seconds']:.0f} s): "
@@ -75,15 +69,17 @@ def cmd_train(args) -> None:
     console.print("n-gram: " + ", ".join(f"{k} {v['acc']:.1%} / {v['bpc']:.2f}" for k, v in grams.items()))
     collapse = summary["collapse"]
     console.print(f"collapse: {'YES, ' + collapse['detail'] if collapse['collapsed'] else 'no'}")
-    console.print(f"samples: {trainer.run_dir / 'samples.txt'}")
+    console.print(f"samples: {trainer.run_dir / SAMPLES_FILE}")
 
 
 def read_prompt(start: str) -> str:
+    from charff.data.corpora import decode_text
+
     if start.startswith("FILE:"):
         path = Path(start[5:])
         if not path.is_file():
             raise CharffError(f"prompt file {path} does not exist")
-        return path.read_text(encoding="utf-8")
+        return decode_text(path.read_bytes(), str(path), what="prompt file")
     return start
 
 
@@ -93,9 +89,11 @@ def cmd_sample(args) -> None:
 
     if args.num_samples <= 0 or args.max_new_chars <= 0:
         raise CharffError("--num-samples and --max-new-chars must be positive")
-    if args.temperature <= 0:
-        raise CharffError("--temperature must be positive")
+    if not 0 < args.temperature < math.inf:
+        raise CharffError(f"--temperature must be positive and finite, got {args.temperature}")
     model, vocab, _ = load_model(Path(args.run))
+    if not 0 <= args.top_k <= vocab.size:
+        raise CharffError(f"--top-k must be between 0 (all) and the alphabet's {vocab.size} symbols, got {args.top_k}")
     for text in sample_text(model, vocab, read_prompt(args.start), args.num_samples, args.max_new_chars, args.seed,
                             args.temperature, args.top_k, args.readout):
         print(text)
@@ -120,6 +118,8 @@ def sweep(args, grid_path: Path, prefix: str, fall_back: bool) -> None:
     from charff.sweep.execute import fall_back_from_aesop, run_sweep
     from charff.sweep.grid import load_grid
 
+    if args.workers < 1:
+        raise CharffError(f"--workers must be at least 1, got {args.workers}")
     overrides = parse_overrides(args.set)
     if args.corpus:
         overrides["corpus.name"] = args.corpus
@@ -228,6 +228,12 @@ def main(argv: list[str] | None = None) -> None:
     except CharffError as err:
         errors.print(f"charff: error: {err}", style="red", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
+    except Stopped as stop:
+        errors.print(f"charff: {stop}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(128 + stop.signum)
+    except KeyboardInterrupt:  # before training began: nothing to save
+        errors.print("charff: interrupted before training began; nothing was saved", soft_wrap=True)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

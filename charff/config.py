@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -81,6 +82,10 @@ class Config:
         return dataclasses.asdict(self)
 
 
+NON_NEGATIVE = ("model.threshold", "model.symba_alpha", "train.weight_decay", "train.negative_top_k")
+RANGES = {"train.momentum": (lambda v: 0 <= v < 1, "[0, 1)"),
+          "train.lr_final_fraction": (lambda v: 0 <= v <= 1, "[0, 1]"),
+          "corpus.val_fraction": (lambda v: 0 < v < 1, "(0, 1)")}
 POSITIVE = ("model.window", "train.chars", "train.streams", "train.rollout_restart", "train.lr",
             "train.readout_lr", "train.eval_every", "train.eval_streams", "train.eval_goodness_chars",
             "train.negative_temperature")
@@ -126,18 +131,31 @@ def validate(config: Config) -> Config:
         if flat[key] not in allowed:
             raise CharffError(f"{key} must be one of {', '.join(allowed)}, got {flat[key]!r}")
     for key in POSITIVE:
-        if not flat[key] > 0:
-            raise CharffError(f"{key} must be positive, got {flat[key]!r}")
+        if not 0 < flat[key] < math.inf:
+            raise CharffError(f"{key} must be positive and finite, got {flat[key]!r}")
     if not flat["model.hidden"]:
         raise CharffError("model.hidden needs at least one layer width, e.g. [500, 500, 500]")
-    if flat["train.device"].startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise CharffError(f"train.device is {flat['train.device']!r} but CUDA is not available here; use cpu")
-    if not 0.0 <= flat["train.momentum"] < 1.0:
-        raise CharffError(f"train.momentum must be in [0, 1), got {flat['train.momentum']}")
+    for key in NON_NEGATIVE:
+        if not 0 <= flat[key] < math.inf:
+            raise CharffError(f"{key} must be zero or more (and finite), got {flat[key]!r}")
+    for key, (within, text) in RANGES.items():
+        if not within(flat[key]):
+            raise CharffError(f"{key} must be in {text}, got {flat[key]!r}")
+    check_device(flat["train.device"])
     return config
+
+
+def check_device(name: str) -> None:
+    import torch
+
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise CharffError(f"train.device {name!r} is not a device torch knows; use cpu or cuda") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise CharffError(f"train.device is {name!r} but CUDA is not available here; use cpu")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise CharffError(f"train.device {name!r} is not supported; use cpu or cuda")
 
 
 def flatten(tree: dict, prefix: str = "") -> dict:

@@ -5,10 +5,13 @@
     RUN/checkpoint.pt   everything needed to resume exactly (written atomically)
     RUN/samples.txt     continuations of a validation prompt from both readouts
     RUN/summary.json    final and best numbers, n-gram yardsticks, the collapse verdict
+    RUN/.lock           held (an OS file lock) by the one process writing the run
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import time
 from pathlib import Path
 
@@ -21,6 +24,7 @@ CHECKPOINT_FILE = "checkpoint.pt"
 SAMPLES_FILE = "samples.txt"
 SUMMARY_FILE = "summary.json"
 TENSORBOARD_DIR = "tensorboard"
+LOCK_FILE = ".lock"
 
 
 def default_run_dir(prefix: str = "train") -> Path:
@@ -28,18 +32,50 @@ def default_run_dir(prefix: str = "train") -> Path:
 
 
 def holds_run(path: Path) -> bool:
-    return (Path(path) / CHECKPOINT_FILE).exists() or (Path(path) / METRICS_FILE).exists()
+    return any((Path(path) / name).exists() for name in (CONFIG_FILE, CHECKPOINT_FILE, METRICS_FILE))
 
 
 def is_finished(path: Path) -> bool:
     return (Path(path) / SUMMARY_FILE).exists()
 
 
-def create_run_dir(path: Path, config_tree: dict) -> Path:
-    """A new run directory; refuses one that already holds a run, so nothing is overwritten."""
+def make_dir(path: Path) -> Path:
+    """Create a run or sweep folder, or say in one line why it cannot be."""
     path = Path(path)
-    if holds_run(path):
-        raise CharffError(f"{path} already holds a run; continue it with --resume {path} or pick another --out")
-    path.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path / CONFIG_FILE, to_toml(config_tree))
+    if path.exists() and not path.is_dir():
+        raise CharffError(f"{path} is a file, not a directory; pick another --out")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CharffError(f"cannot create {path} ({err.strerror}); pick another --out") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise CharffError(f"{path} is not writable; pick another --out")
     return path
+
+
+class RunLock:
+    """An exclusive lock on RUN/.lock for as long as this process writes the run; the OS drops it
+    when the process dies, however it dies, so a stale lock never blocks a resume."""
+
+    def __init__(self, run_dir: Path):
+        self.path = make_dir(run_dir) / LOCK_FILE
+        self.handle = open(self.path, "a+")  # noqa: SIM115 - held open for the run's life
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.close()
+            raise CharffError(f"{run_dir} is being written by another charff process; wait for it to "
+                              "finish or pick another --out") from None
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(f"{os.getpid()}\n")
+        self.handle.flush()
+
+    def release(self) -> None:
+        if not self.handle.closed:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+
+
+def write_config(path: Path, config_tree: dict) -> None:
+    write_text_atomic(Path(path) / CONFIG_FILE, to_toml(config_tree))

@@ -52,7 +52,7 @@ def test_sample_prints_continuations(trained_run, capsys):
 
 def test_existing_run_is_not_overwritten(trained_run, capsys):
     before = (trained_run / "checkpoint.pt").read_bytes()
-    assert_one_line_error([*TRAIN, "--out", str(trained_run)], capsys, "already holds a run")
+    assert_one_line_error([*TRAIN, "--out", str(trained_run)], capsys, "already holds a finished run")
     assert (trained_run / "checkpoint.pt").read_bytes() == before
 
 

@@ -22,12 +22,13 @@ def test_separated_repeats_and_cuts_the_last_phase():
 
 
 def test_explicit_list():
-    phases = parse_schedule("wake:2k, sleep:1k, interleaved:1k", 10_000, 10)
+    phases = parse_schedule("wake:2k, sleep:1k, interleaved:1k", 4_000, 10)
     assert [p.kind for p in phases] == ["wake", "sleep", "interleaved"]
 
 
 @pytest.mark.parametrize("spec", ["sideways", "separated:0", "separated:-5/10", "separated:abc",
-                                  "nap:100", "separated:50"])
+                                  "nap:100", "separated:50", "sleep:10k", "separated:9999999999999999999M",
+                                  "separated:10k", "wake:2k,sleep:1k"])
 def test_bad_schedules_are_refused(spec):
     with pytest.raises(CharffError):
         parse_schedule(spec, 10_000, 64)

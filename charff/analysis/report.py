@@ -73,4 +73,6 @@ def draw_runs(folder: Path) -> list[Path]:
         title = f"{run_dir.parent.name}/{run_dir.name}: {config.train.schedule}, {config.train.negatives}"
         onset = run.collapse["onset_chars"] if run.collapse else None
         paths += plot_run(run.evals, schedule_of(config), title, run_dir, onset)
+    if not paths:
+        raise CharffError(f"no run under {folder} has been evaluated yet; plot it after its first evaluation")
     return paths

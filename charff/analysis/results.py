@@ -23,7 +23,15 @@ def read_records(run_dir: Path) -> list[dict]:
     path = Path(run_dir) / METRICS_FILE
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise CharffError(f"{path} line {number} is not a whole JSON record (a torn write?); "
+                                  f"continue the run with --resume {run_dir} to rewrite it") from None
+    return records
 
 
 def evals_of(records: list[dict]) -> list[dict]:

@@ -49,15 +49,18 @@ def strip_gutenberg(text: str) -> str:
     return text.strip("\n\r ")
 
 
-def decode_text(data: bytes, origin: str) -> str:
+def decode_text(data: bytes, origin: str, what: str = "corpus") -> str:
+    """UTF-8 text, or one line saying what is wrong with the bytes of `what` `origin`."""
     if not data.strip():
-        raise CharffError(f"corpus {origin} is empty; give a text file with some prose in it")
+        raise CharffError(f"{what} {origin} is empty; give a text file with some prose in it")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CharffError(f"{what} {origin} is UTF-16 text, not UTF-8; re-save it as UTF-8")
     if b"\x00" in data[:4096]:
-        raise CharffError(f"corpus {origin} looks binary (NUL bytes); give a UTF-8 text file")
+        raise CharffError(f"{what} {origin} looks binary (NUL bytes); give a UTF-8 text file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise CharffError(f"corpus {origin} is not UTF-8 text ({err.reason}); re-save it as UTF-8") from None
+        raise CharffError(f"{what} {origin} is not UTF-8 text ({err.reason}); re-save it as UTF-8") from None
 
 
 def load_bundled(name: str) -> Corpus:
@@ -114,6 +117,8 @@ def load_corpus(name_or_path: str, offline: bool = False) -> Corpus:
     if name_or_path.startswith("hf:"):
         return load_huggingface(name_or_path)
     path = Path(name_or_path)
+    if path.is_dir():
+        raise CharffError(f"corpus {name_or_path} is a directory; give a text file in it")
     if path.is_file():
         return Corpus(path.stem, str(path), decode_text(path.read_bytes(), str(path)))
     bundled = {d["name"] for d in describe_named()}

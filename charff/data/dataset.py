@@ -36,6 +36,9 @@ def prepare(corpus: str | Corpus, alphabet: str, val_fraction: float, window: in
     if alphabet not in CLEANERS:
         raise CharffError(f"unknown alphabet {alphabet!r}; use one of {', '.join(CLEANERS)}")
     text = CLEANERS[alphabet](corpus.text)
+    if not text.strip():
+        raise CharffError(f"corpus {corpus.name} has nothing but spaces after {alphabet} cleaning; "
+                          "give a text with letters in it (or use --set corpus.alphabet=full)")
     train_text, val_text = split_text(text, val_fraction)
     if min(len(train_text), len(val_text)) < window + 1:
         raise CharffError(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from charff.errors import CharffError
 from charff.hooks.base import Hook
 from charff.rundir import METRICS_FILE
+from charff.storage import write_text_atomic
 
 
 class MetricsLog(Hook):
@@ -18,8 +20,17 @@ class MetricsLog(Hook):
             handle.write(json.dumps(record) + "\n")
 
     def truncate(self, records: int) -> None:
-        """On resume, keep the records the checkpoint had seen: the rest will be measured again."""
-        if not self.path.exists():
-            return
-        lines = [line for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        self.path.write_text("".join(line + "\n" for line in lines[:records]), encoding="utf-8")
+        """On resume, keep the records the checkpoint had seen: the rest (a torn last line among
+        them) will be measured again."""
+        text = self.path.read_text(encoding="utf-8") if self.path.exists() else ""
+        kept = [line for line in text.splitlines() if line.strip()][:records]
+        if len(kept) < records:
+            raise CharffError(f"{self.path} holds {len(kept)} records but the checkpoint has seen {records}; "
+                              "restore the file or retrain the run")
+        for number, line in enumerate(kept, 1):
+            try:
+                json.loads(line)
+            except json.JSONDecodeError:
+                raise CharffError(f"{self.path} line {number} is damaged and the checkpoint depends on it; "
+                                  "restore the file or retrain the run") from None
+        write_text_atomic(self.path, "".join(line + "\n" for line in kept))

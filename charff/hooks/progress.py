@@ -34,6 +34,3 @@ class ProgressBar(Hook):
 
     def on_end(self, trainer) -> None:
         self.progress.stop()
-
-    def close(self) -> None:
-        self.progress.stop()

@@ -116,6 +116,11 @@ def load_grid(path: Path, overrides: dict | None = None, seeds: list[int] | None
     schedule_of(base)  # a bad --set schedule fails here, even where every arm sets its own
     result = Grid(spec.get("description", Path(path).stem), seeds, spec.get("budget_minutes", 30), base,
                   settings_of(grid, arms))
+    names = [s.name for s in result.settings]
+    repeated = next((n for n in names if names.count(n) > 1), None) or next(
+        (seed for seed in seeds if seeds.count(seed) > 1), None)
+    if repeated is not None:
+        raise CharffError(f"{path} lists {repeated!r} twice (in a grid list or the seeds); remove the duplicate")
     for setting in result.settings:
         schedule_of(result.config_for(setting, seeds[0]))
     return result

@@ -70,6 +70,8 @@ class Learner:
         logits = self.model.readout_logits(real_activities)
         readout_loss = F.cross_entropy(logits, targets)
         total = torch.stack(losses).sum() + (readout_loss if wake else 0.0)
+        if not torch.isfinite(total):
+            raise FloatingPointError(f"the loss became {total.item()}")
         set_learning_rates(self.optimizer, self.config, chars)
         self.optimizer.zero_grad(set_to_none=True)
         if total.requires_grad:

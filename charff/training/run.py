@@ -11,7 +11,7 @@ import torch
 
 from charff.analysis.results import read_records
 from charff.analysis.summary import summarise
-from charff.config import Config, config_from_dict
+from charff.config import Config, config_from_dict, read_toml
 from charff.data.dataset import Dataset, prepare
 from charff.data.vocab import Vocabulary
 from charff.errors import CharffError
@@ -19,7 +19,16 @@ from charff.hooks.base import Hook
 from charff.hooks.metrics_log import MetricsLog
 from charff.model.network import FFNet
 from charff.model.sampling import generate
-from charff.rundir import SAMPLES_FILE, SUMMARY_FILE, create_run_dir
+from charff.rundir import (
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    SAMPLES_FILE,
+    SUMMARY_FILE,
+    RunLock,
+    holds_run,
+    is_finished,
+    write_config,
+)
 from charff.storage import write_json, write_text_atomic
 from charff.training.checkpoint import load_checkpoint
 from charff.training.trainer import Trainer
@@ -31,19 +40,53 @@ def prepare_for(config: Config) -> Dataset:
 
 
 def start_run(config: Config, run_dir: Path, hooks: list[Hook] = (), dataset: Dataset | None = None) -> Trainer:
-    dataset = dataset or prepare_for(config)
-    run_dir = create_run_dir(run_dir, config.to_dict())
-    return Trainer(config, dataset, run_dir, [MetricsLog(run_dir), *hooks])
+    """A new run in run_dir; if run_dir holds an unfinished run of the same config (one killed at
+    any moment, even before its first checkpoint) it is continued instead."""
+    lock = RunLock(run_dir)
+    try:
+        if holds_run(run_dir):
+            if is_finished(run_dir):
+                raise CharffError(f"{run_dir} already holds a finished run; pick another --out")
+            saved = read_toml(Path(run_dir) / CONFIG_FILE, "config file", "pick another --out")
+            if config_from_dict(saved).to_dict() != config.to_dict():
+                raise CharffError(f"{run_dir} already holds a run with another config; continue it with "
+                                  f"--resume {run_dir} or pick another --out")
+            return continue_run(run_dir, hooks, lock)
+        dataset = dataset or prepare_for(config)
+        write_config(run_dir, config.to_dict())
+        return Trainer(config, dataset, Path(run_dir), [MetricsLog(run_dir), *hooks], lock)
+    except BaseException:
+        lock.release()
+        raise
 
 
 def resume_run(run_dir: Path, hooks: list[Hook] = ()) -> Trainer:
+    """Continue the run in run_dir exactly where its last checkpoint left it (from the start when
+    it was stopped before its first checkpoint)."""
+    if not holds_run(run_dir):
+        raise CharffError(f"no run at {run_dir}; start one with `charff train --out {run_dir}`")
+    if is_finished(run_dir):
+        raise CharffError(f"{run_dir} has finished; there is nothing to resume")
+    lock = RunLock(run_dir)
+    try:
+        return continue_run(run_dir, hooks, lock)
+    except BaseException:
+        lock.release()
+        raise
+
+
+def continue_run(run_dir: Path, hooks: list[Hook], lock: RunLock) -> Trainer:
+    log = MetricsLog(run_dir)
+    if not (Path(run_dir) / CHECKPOINT_FILE).exists():  # killed before its first checkpoint
+        config = config_from_dict(read_toml(Path(run_dir) / CONFIG_FILE, "config file", "retrain"))
+        log.truncate(0)
+        return Trainer(config, prepare_for(config), Path(run_dir), [log, *hooks], lock)
     payload = load_checkpoint(run_dir)
     config = config_from_dict(payload["config"])
     dataset = prepare_for(config)
     if dataset.vocab != Vocabulary.from_dict(payload["vocab"]):
         raise CharffError(f"the corpus behind {run_dir} changed since it was trained; restore it or retrain")
-    log = MetricsLog(run_dir)
-    trainer = Trainer(config, dataset, Path(run_dir), [log, *hooks])
+    trainer = Trainer(config, dataset, Path(run_dir), [log, *hooks], lock)
     trainer.load_state_dict(payload)
     log.truncate(trainer.records_written)
     return trainer
@@ -76,7 +119,9 @@ def write_samples(trainer: Trainer, count: int = 3, length: int = 200) -> str:
 
 
 def finish_run(trainer: Trainer) -> dict:
+    """summary.json and samples.txt; summary.json last, since its presence marks the run finished."""
     summary = summarise(read_records(trainer.run_dir), trainer.dataset, trainer.chars, trainer.elapsed)
-    write_json(trainer.run_dir / SUMMARY_FILE, summary)
     write_samples(trainer)
+    write_json(trainer.run_dir / SUMMARY_FILE, summary)
+    trainer.release()
     return summary

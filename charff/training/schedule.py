@@ -63,13 +63,27 @@ def parse_schedule(spec: str, total_chars: int, batch: int) -> list[Phase]:
             f"cannot parse schedule {spec!r}; use interleaved, wake-only, separated:P[/N] "
             "or a list like wake:250k,sleep:250k"
         )
+    check_pattern(spec, pattern, total_chars, batch, repeat)
+    return fill_budget(pattern, total_chars, repeat)
+
+
+def check_pattern(spec: str, pattern: list[Phase], total_chars: int, batch: int, repeat: bool) -> None:
+    """Refuse schedules that would run something other than what they say."""
     for phase in pattern:
         if phase.chars < batch:
             raise CharffError(
                 f"a {phase.kind} phase of {phase.chars} characters is shorter than one batch "
                 f"({batch} streams); lengthen the phase or use fewer streams"
             )
-    return fill_budget(pattern, total_chars, repeat)
+    if not any(p.wake for p in pattern):
+        raise CharffError(f"schedule {spec!r} never sees real text; add a wake or interleaved phase")
+    if repeat and pattern[0].chars >= total_chars:
+        raise CharffError(f"the wake phase of {spec!r} ({pattern[0].chars:,} characters) is not shorter than "
+                          f"train.chars ({total_chars:,}), so no sleep phase would run; shorten it or raise chars")
+    covered = sum(p.chars for p in pattern)
+    if not repeat and covered < total_chars:
+        raise CharffError(f"schedule {spec!r} covers {covered:,} characters but train.chars is {total_chars:,}; "
+                          "add phases or set train.chars to match")
 
 
 def fill_budget(pattern: list[Phase], total_chars: int, repeat: bool) -> list[Phase]:

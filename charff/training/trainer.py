@@ -19,10 +19,11 @@ import torch
 from charff.config import Config
 from charff.data.dataset import Dataset
 from charff.data.streams import Streams
+from charff.errors import CharffError, Stopped
 from charff.hooks.base import Hook
 from charff.hooks.generated_text import GeneratedTextMonitor
 from charff.model.network import FFNet
-from charff.rundir import CHECKPOINT_FILE
+from charff.rundir import CHECKPOINT_FILE, RunLock
 from charff.training.checkpoint import save_checkpoint
 from charff.training.learner import Learner
 from charff.training.negatives import NegativeGenerator, RealContext
@@ -30,18 +31,25 @@ from charff.training.schedule import Phase, schedule_of
 from charff.training.validation import evaluate, sample_stats
 
 # the trainer's counters, saved in and restored from every checkpoint
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 PROGRESS = ("chars", "phase_index", "phase_done", "next_eval", "last_eval_chars", "train_sums", "elapsed",
             "records_written")
 
 
-class Interrupted(Exception):
-    """Training stopped on request after writing a checkpoint."""
+class Interrupted(Stopped):
+    """Training stopped on request (SIGINT or SIGTERM) after writing a checkpoint."""
+
+    def __init__(self, chars: int, signum: int, run_dir: Path | None):
+        super().__init__(f"stopped at {chars:,} characters, checkpoint saved; continue with: "
+                         f"charff train --resume {run_dir}", signum)
+        self.chars = chars
 
 
 class Trainer:
     def __init__(self, config: Config, dataset: Dataset, run_dir: Path | None = None,
-                 hooks: list[Hook] = ()):
+                 hooks: list[Hook] = (), lock: RunLock | None = None):
         t = config.train
+        self.lock = lock  # held while this process writes run_dir (see training/run.py)
         self.config, self.dataset = config, dataset
         self.hooks = [GeneratedTextMonitor(), *hooks]
         self.run_dir = Path(run_dir) if run_dir else None
@@ -68,7 +76,7 @@ class Trainer:
         self.train_sums: dict[str, list[float]] = {}  # key -> [sum, count] since the last evaluation
         self.elapsed = 0.0
         self.records_written = 0
-        self.stop_requested = False
+        self.stop_signal: int | None = None
 
     @property
     def optimizer(self) -> torch.optim.Optimizer:
@@ -82,7 +90,13 @@ class Trainer:
             context = RealContext(self.streams.windows(-1), self.state, self.logits, real_windows[:, -1])
             negative = self.negatives.propose(context, rows)
         real = (real_windows[:rows], [s[:rows] for s in self.state])
-        result = self.learner.update(real, negative, self.streams.next_chars()[:rows], phase, self.chars)
+        try:
+            result = self.learner.update(real, negative, self.streams.next_chars()[:rows], phase, self.chars)
+        except FloatingPointError as err:
+            kept = (f"its checkpoint at {self.last_eval_chars:,} characters is kept" if self.last_eval_chars >= 0
+                    else "before its first checkpoint")
+            raise CharffError(f"{err} at {self.chars:,} characters; the run stopped, {kept}; "
+                              "lower train.lr or change the loss and start a new run") from None
         with torch.no_grad():
             for kept, new in zip(self.state, self.model.next_state(result.real_activities), strict=True):
                 kept[:rows] = new
@@ -101,16 +115,16 @@ class Trainer:
         records = []
         self.call("on_start")
         catch = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, self.request_stop) if catch else None
+        previous = {s: signal.signal(s, self.request_stop) for s in STOP_SIGNALS} if catch else {}
         try:
             while self.phase_index < len(self.phases):
                 phase = self.phases[self.phase_index]
                 if self.phase_done == 0:
                     self.begin_phase(phase)
                 while self.phase_done < phase.chars:
-                    if self.stop_requested:
+                    if self.stop_signal is not None:
                         self.save_checkpoint()
-                        raise Interrupted(f"stopped at {self.chars} characters")
+                        raise Interrupted(self.chars, self.stop_signal, self.run_dir)
                     rows = min(self.config.train.streams, phase.chars - self.phase_done)
                     started = time.perf_counter()
                     stats = self.step(phase, rows)
@@ -126,10 +140,13 @@ class Trainer:
                 self.phase_done = 0
             if self.last_eval_chars != self.chars:
                 records.append(self.evaluate_and_save())
+        except BaseException:
+            self.release()  # stopped or failed: this trainer writes nothing more
+            raise
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
-        self.call("on_end")
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            self.call("on_end")
         return records
 
     def call(self, point: str, *args) -> None:
@@ -141,8 +158,9 @@ class Trainer:
             self.learner.reset_optimizer()
         self.call("on_phase_start", phase)
 
-    def request_stop(self, *_args) -> None:
-        self.stop_requested = True
+    def request_stop(self, signum: int = signal.SIGINT, _frame=None) -> None:
+        """Stop before the next step, after a checkpoint (the signal handler for SIGINT and SIGTERM)."""
+        self.stop_signal = signum
 
     def emit(self, record: dict) -> None:
         """Send one record to the metrics log (and any other hook that keeps records)."""
@@ -210,6 +228,10 @@ class Trainer:
         for hook in self.hooks:
             if hook.state_key in payload["hooks"]:
                 hook.load_state_dict(payload["hooks"][hook.state_key])
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
     def save_checkpoint(self) -> None:
         if self.run_dir is not None:
