@@ -57,10 +57,14 @@ class TrainConfig:
     negative_temperature: float = 1.0
     negative_top_k: int = 0  # 0 means sample from the whole alphabet
     rollout_restart: int = 10  # self-generated streams restart from real text every R characters
-    optimizer: Optimizer = "adam"
+    optimizer: Optimizer = "adam"  # for the FF layers; the softmax readout has its own Adam
     lr: float = 3e-3
     readout_lr: float = 1e-3
-    momentum: float = 0.9  # SGD momentum; Adam's beta1
+    momentum: float = 0.9  # SGD momentum; Adam's beta1 (the momentum horizon is 1/(1-momentum) updates)
+    adam_beta2: float = 0.999
+    adam_bias_correction: bool = True  # off: Adam's first moment is not bias-corrected
+    nesterov: bool = False  # Nesterov momentum for SGD
+    accumulate: int = 1  # steps per optimizer update: one update covers streams x accumulate characters
     lr_decay: LrDecay = "constant"  # cosine: to lr_final_fraction of lr over train.chars
     lr_final_fraction: float = 0.1
     weight_decay: float = 0.0
@@ -84,9 +88,10 @@ class Config:
 
 NON_NEGATIVE = ("model.threshold", "model.symba_alpha", "train.weight_decay", "train.negative_top_k")
 RANGES = {"train.momentum": (lambda v: 0 <= v < 1, "[0, 1)"),
+          "train.adam_beta2": (lambda v: 0 <= v < 1, "[0, 1)"),
           "train.lr_final_fraction": (lambda v: 0 <= v <= 1, "[0, 1]"),
           "corpus.val_fraction": (lambda v: 0 < v < 1, "(0, 1)")}
-POSITIVE = ("model.window", "train.chars", "train.streams", "train.rollout_restart", "train.lr",
+POSITIVE = ("model.window", "train.chars", "train.streams", "train.accumulate", "train.rollout_restart", "train.lr",
             "train.readout_lr", "train.eval_every", "train.eval_streams", "train.eval_goodness_chars",
             "train.negative_temperature")
 
@@ -141,6 +146,8 @@ def validate(config: Config) -> Config:
     for key, (within, text) in RANGES.items():
         if not within(flat[key]):
             raise CharffError(f"{key} must be in {text}, got {flat[key]!r}")
+    if flat["train.nesterov"] and not (flat["train.optimizer"] == "sgd" and flat["train.momentum"] > 0):
+        raise CharffError("train.nesterov needs train.optimizer = \"sgd\" and train.momentum above 0")
     check_device(flat["train.device"])
     return config
 

@@ -42,3 +42,21 @@ def test_a_schedule_can_be_a_toml_array_of_tables(tmp_path):
     path.write_text('[train]\nchars = 3000\nstreams = 10\n'
                     'schedule = [{phase = "wake", chars = 2000}, {phase = "sleep", chars = 1000}]\n')
     assert schedule_of(load_config(path)) == [Phase("wake", 2000), Phase("sleep", 1000)]
+
+
+def test_a_warm_start_then_repeating_separated_phases():
+    phases = parse_schedule("interleaved:3k,separated:1k/500", 6_000, 10)
+    assert [(p.kind, p.chars) for p in phases] == [
+        ("interleaved", 3000), ("wake", 1000), ("sleep", 500), ("wake", 1000), ("sleep", 500)]
+
+
+def test_phases_that_lengthen_every_cycle():
+    phases = parse_schedule("separated:1k*2", 10_000, 10)
+    assert [(p.kind, p.chars) for p in phases] == [
+        ("wake", 1000), ("sleep", 1000), ("wake", 2000), ("sleep", 2000), ("wake", 4000)]
+
+
+@pytest.mark.parametrize("spec", ["separated:1k,wake:1k", "separated:1k*0.5", "separated:1k*x"])
+def test_bad_patterns_are_refused(spec):
+    with pytest.raises(CharffError):
+        parse_schedule(spec, 10_000, 10)

@@ -46,9 +46,11 @@ def test_same_seed_same_numbers():
     assert first == second
 
 
-@pytest.mark.parametrize("crash", [False, True])
-def test_resume_ends_with_the_metrics_of_an_uninterrupted_run(tmp_path, crash):
-    config = tiny_config(chars=6_000, eval_every=2_000, negatives="self_generated", rollout_restart=8)
+@pytest.mark.parametrize("crash, accumulate", [(False, 1), (True, 1), (False, 3)])
+def test_resume_ends_with_the_metrics_of_an_uninterrupted_run(tmp_path, crash, accumulate):
+    """With accumulate = 3 the stop falls between updates: pending gradients are checkpointed too."""
+    config = tiny_config(chars=6_000, eval_every=2_000, negatives="self_generated", rollout_restart=8,
+                         accumulate=accumulate)
     whole = start_run(config, tmp_path / "whole")
     whole.run()
     broken = start_run(config, tmp_path / "broken", [StopAt(3_000, crash)])

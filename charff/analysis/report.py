@@ -8,7 +8,7 @@ from rich.console import Console
 
 from charff.analysis.plots import is_separated, plot_curves, plot_phase_lengths, plot_run
 from charff.analysis.results import SweepResult, curves, read_run
-from charff.analysis.tables import results_markdown, results_table, write_csv
+from charff.analysis.tables import granularity_table, results_markdown, results_table, write_csv
 from charff.errors import CharffError
 from charff.rundir import METRICS_FILE
 from charff.storage import write_json, write_text_atomic
@@ -51,6 +51,7 @@ def write_report(result: SweepResult, console: Console) -> list[Path]:
     write_text_atomic(folder / RESULTS_MD, markdown)
     console.print(results_table(rows, ngram, f"final validation metrics, {corpus['name']}, "
                                              f"mean ±95% interval over {len(manifest['seeds'])} seed(s)"))
+    console.print(granularity_table(rows))
     for row in rows:
         if row["label"] != row["cell"]:
             console.print(f"  {row['cell']}: {row['label']}", highlight=False, soft_wrap=False)

@@ -12,6 +12,8 @@ from charff.errors import CharffError
 from charff.rundir import CONFIG_FILE, METRICS_FILE, SUMMARY_FILE
 from charff.storage import read_json
 
+SETTING_KEYS = ("schedule", "learner", "wake_chars", "sleep_chars", "chars_per_update", "updates_per_phase",
+                "horizon_updates", "horizon_chars")
 SWEEP_FILE = "sweep.json"  # written by the sweep runner: settings, seeds and where each cell lives
 READOUT_METRICS = ("softmax_acc", "softmax_bpc", "goodness_acc", "goodness_bpc")
 RESULT_KEYS = ("final_softmax_acc", "best_softmax_acc", "final_softmax_bpc", "best_softmax_bpc",
@@ -118,8 +120,7 @@ class SweepResult:
         for setting in self.manifest["settings"]:
             runs = self.runs[setting["name"]]
             rows.append({"cell": setting["name"], "arm": setting["arm"], "label": setting["label"],
-                         **setting["values"], **{k: setting[k] for k in ("schedule", "learner", "wake_chars",
-                                                                          "sleep_chars")},
+                         **setting["values"], **{k: setting[k] for k in SETTING_KEYS},
                          **aggregate(runs)})
         return rows
 

@@ -11,7 +11,9 @@ from charff.data.ngram import ngram_baselines
 FINAL_KEYS = ("softmax_acc", "softmax_bpc", "goodness_acc", "goodness_bpc")
 
 
-def summarise(records: list[dict], dataset: Dataset, chars: int, seconds: float) -> dict:
+def summarise(records: list[dict], dataset: Dataset, chars: int, seconds: float, updates: dict) -> dict:
+    """updates: characters per update, updates per phase and the momentum horizon (see
+    training.optim.granularity), with the number of updates made."""
     evals = evals_of(records)
     final = evals[-1]
     best = max(evals, key=lambda r: r["softmax_acc"])
@@ -24,6 +26,7 @@ def summarise(records: list[dict], dataset: Dataset, chars: int, seconds: float)
         "chars": chars,
         "seconds": seconds,
         "chars_per_second": chars / seconds if seconds else None,
+        "updates": updates,
         "final": {k: final[k] for k in FINAL_KEYS},
         "best_softmax_acc": best["softmax_acc"],
         "best_softmax_at": best["chars"],

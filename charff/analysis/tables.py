@@ -59,6 +59,8 @@ def results_markdown(rows: list[dict], ngram: dict, heading: str, notes: list[st
         lines.append("| " + " | ".join([row["cell"], row["schedule"], *metric_cells(row), collapse_text(row)]) + " |")
     for cells in ngram_rows(ngram):
         lines.append("| " + " | ".join([cells[0], "-", *cells[1:]]) + " |")
+    lines += ["", "| setting | " + " | ".join(GRANULARITY_HEADER) + " |", "|" + "---|" * 5]
+    lines += ["| " + " | ".join([row["cell"], *granularity_cells(row)]) + " |" for row in rows]
     labels = [f"- `{row['cell']}`: {row['label']}" for row in rows if row["label"] != row["cell"]]
     return "\n".join(lines + ([""] + labels if labels else []) + [""])
 
@@ -70,3 +72,24 @@ def write_csv(rows: list[dict], path: Path) -> None:
         writer.writeheader()
         for row in rows:
             writer.writerow({k: (";".join(v) if isinstance(v, list) else v) for k, v in row.items()})
+
+
+def granularity_cells(row: dict) -> list[str]:
+    per_phase = row["updates_per_phase"]
+    return [f"{row['chars_per_update']:,}", "-" if per_phase is None else f"{per_phase:,.1f}",
+            f"{row['horizon_updates']:,.0f}", f"{row['horizon_chars']:,.0f}"]
+
+
+GRANULARITY_HEADER = ("chars/update", "updates/wake phase", "horizon (updates)", "horizon (chars)")
+
+
+def granularity_table(rows: list[dict]) -> Table:
+    """What each setting's phase length means to its optimizer: updates, and momentum's memory."""
+    table = Table(title="update granularity (horizon: 1/(1-momentum) updates)", box=box.SIMPLE_HEAD,
+                  pad_edge=False, title_justify="left")
+    table.add_column("setting", overflow="fold", min_width=16)
+    for header in GRANULARITY_HEADER:
+        table.add_column(header, justify="right", overflow="fold")
+    for row in rows:
+        table.add_row(row["cell"], *granularity_cells(row))
+    return table

@@ -17,6 +17,7 @@ from charff.hooks.progress import ProgressBar
 from charff.storage import write_json
 from charff.sweep.grid import Cell, Grid
 from charff.sweep.runner import estimate_minutes, measure_rate, run_cells
+from charff.training.optim import granularity
 from charff.training.schedule import schedule_of
 
 
@@ -41,7 +42,7 @@ def manifest(grid: Grid, cells: list[Cell], out: Path) -> dict:
         settings.append({"name": setting.name, "arm": setting.arm, "label": setting.label,
                          "values": setting.values, "schedule": config.train.schedule,
                          "learner": config.train.learner, "wake_chars": first["wake"],
-                         "sleep_chars": first["sleep"]})
+                         "sleep_chars": first["sleep"], **granularity(config)})
     return {"description": grid.description, "seeds": grid.seeds, "settings": settings,
             "cells": [{"name": c.name, "seed": c.seed, "run_dir": str(c.run_dir.relative_to(out))} for c in cells]}
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from charff.config import Config
 from charff.model.network import FFNet
 from charff.model.objectives import ff_losses, goodness
-from charff.training.optim import build_optimizer, set_learning_rates
+from charff.training.optim import build_optimizers, set_learning_rates
 from charff.training.schedule import Phase
 
 
@@ -28,15 +28,36 @@ class StepResult:
 
 
 class Learner:
+    """Gradients of `train.accumulate` steps make one update; a phase's end flushes a partial one,
+    so no update mixes two phases."""
+
     def __init__(self, model: FFNet, config: Config):
         self.model, self.config = model, config
         self.is_ff = config.train.learner == "ff"
         if config.train.learner == "frozen_random":
             model.layers.requires_grad_(False)
-        self.optimizer = build_optimizer(model, config)
+        self.optimizers = build_optimizers(model, config)
+        self.pending = 0  # steps whose gradients wait for the next update
+        self.updates = 0
 
     def reset_optimizer(self) -> None:
-        self.optimizer = build_optimizer(self.model, self.config)
+        self.optimizers = build_optimizers(self.model, self.config)
+
+    def apply_update(self, chars: int) -> None:
+        """One optimizer update from the pending steps' mean gradient."""
+        if self.pending == 0:
+            return
+        if self.pending < self.config.train.accumulate:
+            for p in self.model.parameters():
+                if p.grad is not None:
+                    p.grad.mul_(self.config.train.accumulate / self.pending)
+        set_learning_rates(self.optimizers, self.config, chars)
+        for optimizer in self.optimizers:
+            optimizer.step()
+        for optimizer in self.optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        self.pending = 0
+        self.updates += 1
 
     def sides(self, phase: Phase) -> tuple[bool, bool]:
         """(update real windows, update negatives) in this phase."""
@@ -72,11 +93,11 @@ class Learner:
         total = torch.stack(losses).sum() + (readout_loss if wake else 0.0)
         if not torch.isfinite(total):
             raise FloatingPointError(f"the loss became {total.item()}")
-        set_learning_rates(self.optimizer, self.config, chars)
-        self.optimizer.zero_grad(set_to_none=True)
         if total.requires_grad:
-            total.backward()
-        self.optimizer.step()
+            (total / self.config.train.accumulate).backward()
+        self.pending += 1
+        if self.pending == self.config.train.accumulate:
+            self.apply_update(chars)
         rows = targets.shape[0]
         stats = {"positive_rows": rows if wake else 0, "negative_rows": rows if sleep else 0,
                  "readout_loss": readout_loss.detach(),
@@ -87,3 +108,14 @@ class Learner:
             if sleep:
                 stats[f"good_neg/{i}"] = good_neg[i].detach().mean()
         return StepResult(real_activities, negative_activities, logits.detach(), stats)
+
+    def state_dict(self) -> dict:
+        return {"optimizers": [o.state_dict() for o in self.optimizers], "pending": self.pending,
+                "updates": self.updates, "grads": [p.grad for p in self.model.parameters()]}
+
+    def load_state_dict(self, state: dict) -> None:
+        for optimizer, saved in zip(self.optimizers, state["optimizers"], strict=True):
+            optimizer.load_state_dict(saved)
+        self.pending, self.updates = state["pending"], state["updates"]
+        for p, grad in zip(self.model.parameters(), state["grads"], strict=True):
+            p.grad = None if grad is None else grad.to(p.device)

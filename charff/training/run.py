@@ -31,6 +31,7 @@ from charff.rundir import (
 )
 from charff.storage import write_json, write_text_atomic
 from charff.training.checkpoint import load_checkpoint
+from charff.training.optim import granularity
 from charff.training.trainer import Trainer
 
 
@@ -120,7 +121,8 @@ def write_samples(trainer: Trainer, count: int = 3, length: int = 200) -> str:
 
 def finish_run(trainer: Trainer) -> dict:
     """summary.json and samples.txt; summary.json last, since its presence marks the run finished."""
-    summary = summarise(read_records(trainer.run_dir), trainer.dataset, trainer.chars, trainer.elapsed)
+    updates = {**granularity(trainer.config), "updates": trainer.learner.updates}
+    summary = summarise(read_records(trainer.run_dir), trainer.dataset, trainer.chars, trainer.elapsed, updates)
     write_samples(trainer)
     write_json(trainer.run_dir / SUMMARY_FILE, summary)
     trainer.release()

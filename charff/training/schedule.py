@@ -1,8 +1,14 @@
-"""Phase schedules: which updates happen, for how many characters.
+"""Phase schedules: which updates happen, for how many characters. The one place to add a pattern.
 
-`interleaved` (both in every step), `wake-only`, `separated:P` or `separated:P/N` (P wake then
-N sleep characters, repeated until the budget; k and M suffixes), or an explicit list such as
-`wake:250k,sleep:100k,interleaved:50k`.
+    interleaved                  both updates in every step
+    wake-only                    positive updates only
+    separated:P[/N][*F]          P wake then N sleep characters (N = P when omitted), repeated
+                                 until train.chars; with *F every cycle is F times longer than the last
+    wake:250k,sleep:100k,...     an explicit list of interleaved/wake/sleep phases
+    interleaved:192k,separated:4k
+                                 a list may end with a separated pattern, which repeats: a warm start
+
+Counts take k and M suffixes (4k, 1.5M).
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from charff.errors import CharffError
 
 KINDS = ("interleaved", "wake", "sleep")
 COUNT = re.compile(r"^(\d+(?:\.\d+)?)([kKmM]?)$")
+SEPARATED = re.compile(r"^separated:([^/*]+)(?:/([^*]+))?(?:\*(\d+(?:\.\d+)?))?$")
+GRAMMAR = "interleaved, wake-only, separated:P[/N][*F], or a list like interleaved:192k,separated:4k"
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,19 @@ class Phase:
         return self.kind in ("interleaved", "sleep")
 
 
+@dataclass(frozen=True)
+class Cycle:
+    """The repeating wake/sleep pair of a separated pattern, growing by `growth` each cycle."""
+
+    wake: int
+    sleep: int
+    growth: float = 1.0
+
+    def phases(self, cycle: int) -> list[Phase]:
+        scale = self.growth ** cycle
+        return [Phase("wake", round(self.wake * scale)), Phase("sleep", round(self.sleep * scale))]
+
+
 def parse_count(text: str) -> int:
     match = COUNT.match(text.strip())
     if not match:
@@ -40,65 +61,80 @@ def parse_count(text: str) -> int:
     return int(value)
 
 
+def parse_cycle(item: str) -> Cycle:
+    match = SEPARATED.match(item.strip())
+    if not match:
+        raise CharffError(f"cannot parse {item!r}; write separated:P, separated:P/N or separated:P/N*F")
+    wake = parse_count(match.group(1))
+    growth = float(match.group(3) or 1.0)
+    if growth < 1.0:
+        raise CharffError(f"the growth factor of {item!r} must be at least 1")
+    return Cycle(wake, parse_count(match.group(2) or match.group(1)), growth)
+
+
+def parse_parts(spec: str, total_chars: int) -> tuple[list[Phase], Cycle | None]:
+    """A schedule string as fixed leading phases and an optional repeating cycle."""
+    if spec == "interleaved":
+        return [Phase("interleaved", total_chars)], None
+    if spec in ("wake-only", "wake"):
+        return [Phase("wake", total_chars)], None
+    if ":" not in spec:
+        raise CharffError(f"cannot parse schedule {spec!r}; use {GRAMMAR}")
+    items = [item.strip() for item in spec.split(",")]
+    prefix, cycle = [], None
+    for n, item in enumerate(items):
+        kind, _, count = item.partition(":")
+        if kind == "separated":
+            if n != len(items) - 1:
+                raise CharffError(f"in schedule {spec!r} a separated pattern must come last; it repeats to the end")
+            cycle = parse_cycle(item)
+        elif kind in KINDS:
+            prefix.append(Phase(kind, parse_count(count)))
+        else:
+            raise CharffError(f"unknown phase {kind!r} in schedule; use {', '.join(KINDS)} or separated")
+    return prefix, cycle
+
+
 def parse_schedule(spec: str, total_chars: int, batch: int) -> list[Phase]:
     """Expand a schedule string into phases that add up to exactly total_chars."""
     spec = spec.strip()
-    if spec == "interleaved":
-        pattern, repeat = [Phase("interleaved", total_chars)], False
-    elif spec in ("wake-only", "wake"):
-        pattern, repeat = [Phase("wake", total_chars)], False
-    elif spec.startswith("separated:"):
-        wake, _, sleep = spec.removeprefix("separated:").partition("/")
-        wake_chars = parse_count(wake)
-        pattern, repeat = [Phase("wake", wake_chars), Phase("sleep", parse_count(sleep or wake))], True
-    elif ":" in spec:
-        pattern, repeat = [], False
-        for item in spec.split(","):
-            kind, _, count = item.strip().partition(":")
-            if kind not in KINDS:
-                raise CharffError(f"unknown phase {kind!r} in schedule; use {', '.join(KINDS)}")
-            pattern.append(Phase(kind, parse_count(count)))
-    else:
-        raise CharffError(
-            f"cannot parse schedule {spec!r}; use interleaved, wake-only, separated:P[/N] "
-            "or a list like wake:250k,sleep:250k"
-        )
-    check_pattern(spec, pattern, total_chars, batch, repeat)
-    return fill_budget(pattern, total_chars, repeat)
+    prefix, cycle = parse_parts(spec, total_chars)
+    phases, used = [], 0
+    pattern = iter(prefix)
+    cycles = 0
+    while used < total_chars:
+        phase = next(pattern, None)
+        if phase is None:
+            if cycle is None:
+                break
+            pattern = iter(cycle.phases(cycles))
+            cycles += 1
+            continue
+        chars = min(phase.chars, total_chars - used)
+        phases.append(Phase(phase.kind, chars))
+        used += chars
+    check(spec, prefix, cycle, phases, total_chars, batch)
+    return phases
 
 
-def check_pattern(spec: str, pattern: list[Phase], total_chars: int, batch: int, repeat: bool) -> None:
+def check(spec: str, prefix: list[Phase], cycle: Cycle | None, phases: list[Phase], total_chars: int,
+          batch: int) -> None:
     """Refuse schedules that would run something other than what they say."""
-    for phase in pattern:
+    for phase in prefix + (cycle.phases(0) if cycle else []):
         if phase.chars < batch:
             raise CharffError(
                 f"a {phase.kind} phase of {phase.chars} characters is shorter than one batch "
                 f"({batch} streams); lengthen the phase or use fewer streams"
             )
-    if not any(p.wake for p in pattern):
+    if not any(p.wake for p in phases):
         raise CharffError(f"schedule {spec!r} never sees real text; add a wake or interleaved phase")
-    if repeat and pattern[0].chars >= total_chars:
-        raise CharffError(f"the wake phase of {spec!r} ({pattern[0].chars:,} characters) is not shorter than "
-                          f"train.chars ({total_chars:,}), so no sleep phase would run; shorten it or raise chars")
-    covered = sum(p.chars for p in pattern)
-    if not repeat and covered < total_chars:
+    if cycle and not any(p.kind == "sleep" for p in phases[len(prefix):]):
+        raise CharffError(f"the first wake phase of {spec!r} ({cycle.wake:,} characters) outlasts train.chars "
+                          f"({total_chars:,}), so no sleep phase would run; shorten it or raise train.chars")
+    covered = sum(p.chars for p in phases)
+    if covered < total_chars:
         raise CharffError(f"schedule {spec!r} covers {covered:,} characters but train.chars is {total_chars:,}; "
                           "add phases or set train.chars to match")
-
-
-def fill_budget(pattern: list[Phase], total_chars: int, repeat: bool) -> list[Phase]:
-    """Repeat (or not) the pattern, cutting the last phase so the total is exactly total_chars."""
-    phases, used = [], 0
-    while used < total_chars:
-        for phase in pattern:
-            chars = min(phase.chars, total_chars - used)
-            if chars <= 0:
-                break
-            phases.append(Phase(phase.kind, chars))
-            used += chars
-        if not repeat:
-            break
-    return phases
 
 
 def schedule_of(config) -> list[Phase]:

@@ -78,10 +78,6 @@ class Trainer:
         self.records_written = 0
         self.stop_signal: int | None = None
 
-    @property
-    def optimizer(self) -> torch.optim.Optimizer:
-        return self.learner.optimizer
-
     # -- one step ---------------------------------------------------------------------------
     def step(self, phase: Phase, rows: int) -> dict:
         real_windows = self.streams.windows()
@@ -135,6 +131,7 @@ class Trainer:
                     self.call("on_step", phase, rows, stats)
                     if self.chars >= self.next_eval:
                         records.append(self.evaluate_and_save())
+                self.learner.apply_update(self.chars)  # no update mixes two phases
                 self.call("on_phase_end", phase)
                 self.phase_index += 1
                 self.phase_done = 0
@@ -202,7 +199,7 @@ class Trainer:
             "vocab": self.dataset.vocab.to_dict(),
             "corpus": {"name": self.dataset.corpus.name, "source": self.dataset.corpus.source},
             "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
+            "learner": self.learner.state_dict(),
             "trainer": {
                 **{name: getattr(self, name) for name in PROGRESS},
                 "state": self.state, "logits": self.logits, "streams": self.streams.state_dict(),
@@ -215,7 +212,7 @@ class Trainer:
 
     def load_state_dict(self, payload: dict) -> None:
         self.model.load_state_dict(payload["model"])
-        self.optimizer.load_state_dict(payload["optimizer"])
+        self.learner.load_state_dict(payload["learner"])
         t = payload["trainer"]
         for name in PROGRESS:
             setattr(self, name, t[name])
