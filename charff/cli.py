@@ -68,7 +68,7 @@ def cmd_train(args) -> None:
                   f"goodness readout {final['goodness_acc']:.1%} / {final['goodness_bpc']:.2f} bits/char")
     console.print("n-gram: " + ", ".join(f"{k} {v['acc']:.1%} / {v['bpc']:.2f}" for k, v in grams.items()))
     collapse = summary["collapse"]
-    console.print(f"collapse: {'YES, ' + collapse['detail'] if collapse['collapsed'] else 'no'}")
+    console.print(f"verdict: {collapse['verdict']} ({collapse['detail']})")
     console.print(f"samples: {trainer.run_dir / SAMPLES_FILE}")
 
 

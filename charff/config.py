@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_type_hints
 
+from charff.config_checks import check_values
 from charff.errors import CharffError
 
 Alphabet = Literal["hinton30", "full"]
 Recurrence = Literal["none", "self", "full"]  # self: own state at t-1; full: also the layer above
-Activation = Literal["relu", "leaky_relu", "gelu"]
-Loss = Literal["softplus", "symba"]  # softplus: Hinton's threshold loss; symba: pairwise
+Activation = Literal["relu", "relu_full_grad", "leaky_relu", "gelu"]  # relu_full_grad: straight-through
+Loss = Literal["softplus", "symba", "band", "clipped"]  # see charff.model.objectives
 Learner = Literal["ff", "backprop", "frozen_random"]  # backprop and frozen_random are yardsticks
 Negatives = Literal["teacher_forcing", "self_generated", "random"]
 Readout = Literal["softmax", "goodness"]
@@ -44,6 +44,9 @@ class ModelConfig:
     loss: Loss = "softplus"
     threshold: float = 2.0  # goodness (mean squared activity) separating real from fake
     symba_alpha: float = 4.0  # sharpness of the SymBa loss
+    band: list[float] = field(default_factory=lambda: [0.5, 8.0])  # band loss: goodness walls [low, high]
+    clip_margin: float = 1.0  # clipped loss: no gradient once a side is this far past the threshold
+    peer_normalisation: float = 0.0  # weight of Hinton's peer normalisation (0.03 in loeweX); 0 is off
 
 
 @dataclass
@@ -86,16 +89,6 @@ class Config:
         return dataclasses.asdict(self)
 
 
-NON_NEGATIVE = ("model.threshold", "model.symba_alpha", "train.weight_decay", "train.negative_top_k")
-RANGES = {"train.momentum": (lambda v: 0 <= v < 1, "[0, 1)"),
-          "train.adam_beta2": (lambda v: 0 <= v < 1, "[0, 1)"),
-          "train.lr_final_fraction": (lambda v: 0 <= v <= 1, "[0, 1]"),
-          "corpus.val_fraction": (lambda v: 0 < v < 1, "(0, 1)")}
-POSITIVE = ("model.window", "train.chars", "train.streams", "train.accumulate", "train.rollout_restart", "train.lr",
-            "train.readout_lr", "train.eval_every", "train.eval_streams", "train.eval_goodness_chars",
-            "train.negative_temperature")
-
-
 def choices(section: type, name: str) -> tuple[str, ...]:
     """The allowed values of a Literal field, e.g. choices(TrainConfig, "negatives")."""
     return typing.get_args(get_type_hints(section)[name])
@@ -122,9 +115,12 @@ def coerce(key: str, value: Any, annotation: Any) -> Any:
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if kind is list:
-        if not isinstance(value, list) or not all(isinstance(v, int) and v > 0 for v in value):
-            raise CharffError(f"{key} must be a list of positive integers, got {value!r}")
-        return value
+        (item,) = typing.get_args(annotation)
+        allowed = (int,) if item is int else (int, float)
+        if not isinstance(value, list) or not all(isinstance(v, allowed) and not isinstance(v, bool) and v > 0
+                                                  for v in value):
+            raise CharffError(f"{key} must be a list of positive {item.__name__}s, got {value!r}")
+        return [item(v) for v in value]
     if kind is not None and not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise CharffError(f"{key} must be {kind.__name__}, got {value!r}")
     return value
@@ -135,34 +131,8 @@ def validate(config: Config) -> Config:
     for key, allowed in literal_fields().items():
         if flat[key] not in allowed:
             raise CharffError(f"{key} must be one of {', '.join(allowed)}, got {flat[key]!r}")
-    for key in POSITIVE:
-        if not 0 < flat[key] < math.inf:
-            raise CharffError(f"{key} must be positive and finite, got {flat[key]!r}")
-    if not flat["model.hidden"]:
-        raise CharffError("model.hidden needs at least one layer width, e.g. [500, 500, 500]")
-    for key in NON_NEGATIVE:
-        if not 0 <= flat[key] < math.inf:
-            raise CharffError(f"{key} must be zero or more (and finite), got {flat[key]!r}")
-    for key, (within, text) in RANGES.items():
-        if not within(flat[key]):
-            raise CharffError(f"{key} must be in {text}, got {flat[key]!r}")
-    if flat["train.nesterov"] and not (flat["train.optimizer"] == "sgd" and flat["train.momentum"] > 0):
-        raise CharffError("train.nesterov needs train.optimizer = \"sgd\" and train.momentum above 0")
-    check_device(flat["train.device"])
+    check_values(flat)
     return config
-
-
-def check_device(name: str) -> None:
-    import torch
-
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise CharffError(f"train.device {name!r} is not a device torch knows; use cpu or cuda") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise CharffError(f"train.device is {name!r} but CUDA is not available here; use cpu")
-    if device.type not in ("cpu", "cuda", "mps"):
-        raise CharffError(f"train.device {name!r} is not supported; use cpu or cuda")
 
 
 def flatten(tree: dict, prefix: str = "") -> dict:

@@ -40,10 +40,18 @@ def test_never_learned_is_not_collapse_by_accuracy():
     assert not detect_collapse(records, 0.196).collapsed
 
 
-def test_separated_run_whose_units_all_die_is_flagged_and_marked_unlearned():
+def test_separated_run_whose_units_all_die_never_learned_because_they_died():
     records, unigram = trace("separated_250k_dead.jsonl")
     report = detect_collapse(records, unigram)
-    assert report.collapsed and report.signal == "dead_units"
+    assert report.verdict == "never learned: units died" and not report.collapsed and not report.learned
     first_sleep_eval = min(r["chars"] for r in records if r.get("phase") == "sleep")
-    assert report.onset_chars == first_sleep_eval
-    assert not report.learned
+    assert report.signal == "dead_units" and report.onset_chars == first_sleep_eval
+
+
+def test_the_three_verdicts_apart():
+    healthy, unigram = trace("interleaved_healthy.jsonl")
+    assert detect_collapse(healthy, unigram).verdict == "learned"
+    collapsing, unigram = trace("wake_only_collapse.jsonl")
+    assert detect_collapse(collapsing, unigram).verdict == "collapsed"
+    flat = [{"kind": "eval", "chars": c, "softmax_acc": 0.19, "goodness_auc": 0.5, "dead/0": 0.2} for c in range(5)]
+    assert detect_collapse(flat, 0.196).verdict == "never learned"

@@ -12,7 +12,7 @@ from charff.analysis.tables import results_table
 from charff.cli import build_parser
 from charff.config import literal_fields
 from charff.data.vocab import CLEANERS
-from charff.model.network import ACTIVATIONS
+from charff.model.activations import ACTIVATIONS
 from charff.model.objectives import LOSSES
 from charff.training.negatives import KINDS
 from charff.training.optim import LR_DECAYS, OPTIMIZERS
@@ -66,7 +66,8 @@ assert "matplotlib.pyplot" not in sys.modules
 
 def test_results_table_keeps_every_name_at_80_columns():
     row = {"cell": "separated_250k_low_lr_high_momentum", "learner": "ff", "seeds": 2, "collapsed_seeds": 1,
-           "collapse_onset_mean": 300_048, "collapse_signals": ["dead_units"], "unlearned_seeds": 1}
+           "collapse_onset_mean": 300_048, "collapse_signals": ["dead_units"], "unlearned_seeds": 1,
+           "units_died_seeds": 0}
     for key in ("final_softmax_acc", "final_softmax_bpc", "final_goodness_acc", "final_goodness_bpc"):
         row[key], row[key + "_ci95"] = 0.196, 0.012
     console = Console(width=80, record=True, file=open("/dev/null", "w"))  # noqa: SIM115

@@ -13,6 +13,9 @@ A run has collapsed when any one signal stays bad for `sustain` consecutive obse
   frequent character's share above `max_top_share`.
 
 The onset is the character count of the first observation of the first sustained bad streak.
+Collapse needs something to lose: a run that never learned (accuracy never `learned_margin`
+above unigram, goodness AUC never `auc_learned`) is "never learned", or "never learned: units
+died" when the dead-unit signal fired, not "collapsed".
 """
 
 from __future__ import annotations
@@ -36,14 +39,18 @@ class CollapseCriteria:
 
 @dataclass(frozen=True)
 class CollapseReport:
-    collapsed: bool
-    onset_chars: int | None
+    verdict: str  # one of VERDICTS
+    collapsed: bool  # learned, then a signal stayed bad
+    onset_chars: int | None  # of the collapse, or of the units' death
     signal: str | None
     detail: str
-    learned: bool  # validation accuracy ever reached the unigram baseline + learned_margin
+    learned: bool  # accuracy once unigram + learned_margin, or goodness AUC once auc_learned
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+VERDICTS = ("learned", "collapsed", "never learned", "never learned: units died")
 
 
 def accuracy_flags(evals: list[dict], unigram: float, c: CollapseCriteria) -> list[tuple[int, bool]]:
@@ -102,13 +109,15 @@ def detect_collapse(records: list[dict], unigram_accuracy: float,
         "samples": generation_flags(evals, criteria, "sample_"),
         "generation": generation_flags(records, criteria, "gen_"),
     }
-    learned = any(r["softmax_acc"] >= unigram_accuracy + criteria.learned_margin for r in evals)
+    learned = any(r["softmax_acc"] >= unigram_accuracy + criteria.learned_margin
+                  or r.get("goodness_auc", 0.0) >= criteria.auc_learned for r in evals)
     onsets = {name: first_sustained(flags, criteria.sustain) for name, flags in signals.items()}
     found = {name: onset for name, onset in onsets.items() if onset is not None}
-    if not found:
-        return CollapseReport(False, None, None, "no signal stayed bad for "
-                              f"{criteria.sustain} consecutive observations", learned)
-    signal = min(found, key=found.get)
-    return CollapseReport(True, found[signal], signal,
-                          ", ".join(f"{name} from {onset:,} characters" for name, onset in sorted(found.items())),
-                          learned)
+    detail = ", ".join(f"{name} from {onset:,} characters" for name, onset in sorted(found.items())) or (
+        f"no signal stayed bad for {criteria.sustain} consecutive observations")
+    if learned and found:
+        signal = min(found, key=found.get)
+        return CollapseReport("collapsed", True, found[signal], signal, detail, learned)
+    if "dead_units" in found:
+        return CollapseReport("never learned: units died", False, found["dead_units"], "dead_units", detail, learned)
+    return CollapseReport("learned" if learned else "never learned", False, None, None, detail, learned)

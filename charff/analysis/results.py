@@ -72,8 +72,9 @@ class RunResult:
             "final_softmax_bpc": evals[-1]["softmax_bpc"], "best_softmax_bpc": min(r["softmax_bpc"] for r in evals),
             "final_goodness_acc": evals[-1]["goodness_acc"], "final_goodness_bpc": evals[-1]["goodness_bpc"],
             "final_goodness_auc": evals[-1]["goodness_auc"],
-            "collapsed": verdict["collapsed"], "collapse_onset": verdict["onset_chars"],
-            "collapse_signal": verdict["signal"], "learned": verdict["learned"],
+            "verdict": verdict["verdict"], "collapsed": verdict["collapsed"],
+            "collapse_onset": verdict["onset_chars"], "collapse_signal": verdict["signal"],
+            "learned": verdict["learned"],
         }
 
 
@@ -93,7 +94,8 @@ def aggregate(runs: list[RunResult]) -> dict:
     row["collapsed_seeds"] = len(onsets)
     row["collapse_onset_mean"] = sum(onsets) / len(onsets) if onsets else None
     row["collapse_signals"] = sorted({r["collapse_signal"] for r in results if r["collapsed"]})
-    row["unlearned_seeds"] = sum(not r["learned"] for r in results)
+    row["unlearned_seeds"] = sum(r["verdict"] == "never learned" for r in results)
+    row["units_died_seeds"] = sum(r["verdict"] == "never learned: units died" for r in results)
     return row
 
 

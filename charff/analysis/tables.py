@@ -19,12 +19,15 @@ def fmt(mean: float, half: float, percent: bool) -> str:
 
 
 def collapse_text(row: dict) -> str:
-    """'0/2', or '1/2 at 300,048 dead_units'; seeds that never learned counted beside."""
+    """'0/2', or '1/2 at 300,048 dead_units'; seeds that never learned (and whose units died)
+    counted beside."""
     text = f"{row['collapsed_seeds']}/{row['seeds']}"
     if row["collapsed_seeds"]:
         text += f" at {row['collapse_onset_mean']:,.0f} {', '.join(row['collapse_signals'])}"
     if row["unlearned_seeds"]:
         text += f"; {row['unlearned_seeds']}/{row['seeds']} never learned"
+    if row["units_died_seeds"]:
+        text += f"; {row['units_died_seeds']}/{row['seeds']} never learned, units died"
     return text
 
 

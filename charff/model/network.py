@@ -14,10 +14,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from charff.config import ModelConfig
+from charff.model.activations import ACTIVATIONS
 from charff.model.objectives import goodness
-
-# one function per config.Activation
-ACTIVATIONS = {"relu": F.relu, "leaky_relu": lambda x: F.leaky_relu(x, 0.05), "gelu": F.gelu}
 
 
 def rms_normalise(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
@@ -84,6 +82,11 @@ class FFNet(nn.Module):
         self.layers = nn.ModuleList(layers)
         self.readout = nn.Linear(sum(widths), vocab_size)
         self.register_buffer("goodness_temperature", torch.tensor(1.0))
+        for i, width in enumerate(widths):  # running mean activity per unit, for peer normalisation
+            self.register_buffer(f"peer_mean_{i}", torch.zeros(width))
+
+    def peer_means(self) -> list[torch.Tensor]:
+        return [getattr(self, f"peer_mean_{i}") for i in range(len(self.layers))]
 
     def context_widths(self, i: int) -> list[int]:
         widths, mode = self.config.hidden, self.config.recurrence

@@ -44,7 +44,30 @@ def symba_layer_loss(good_pos: torch.Tensor, good_neg: torch.Tensor, config: Mod
     return threshold_loss(good_pos, good_neg, config.threshold)
 
 
-LOSSES = {"softplus": softplus_layer_loss, "symba": symba_layer_loss}  # one per config.Loss
+def band_layer_loss(good_pos: torch.Tensor, good_neg: torch.Tensor, config: ModelConfig) -> torch.Tensor:
+    """The threshold loss with softplus walls: positives are pushed back below band[1] and
+    negatives back above band[0], so a one-sided phase can neither inflate goodness without bound
+    nor silence every unit."""
+    low, high = config.band
+    terms = [threshold_loss(good_pos, good_neg, config.threshold)]
+    if good_pos.numel():
+        terms.append(F.softplus(good_pos - high).mean())
+    if good_neg.numel():
+        terms.append(F.softplus(low - good_neg).mean())
+    return torch.stack(terms).sum()
+
+
+def clipped_layer_loss(good_pos: torch.Tensor, good_neg: torch.Tensor, config: ModelConfig) -> torch.Tensor:
+    """The threshold loss with no gradient once a window is clip_margin past the threshold on its
+    own side: a long wake phase stops raising goodness, a long sleep phase stops lowering it."""
+    theta, margin = config.threshold, config.clip_margin
+    positive = torch.where(good_pos < theta + margin, F.softplus(theta - good_pos), 0.0)
+    negative = torch.where(good_neg > theta - margin, F.softplus(good_neg - theta), 0.0)
+    return torch.stack([side.mean() for side in (positive, negative) if side.numel()]).sum()
+
+
+LOSSES = {"softplus": softplus_layer_loss, "symba": symba_layer_loss, "band": band_layer_loss,
+          "clipped": clipped_layer_loss}  # one per config.Loss
 
 
 def layer_loss(good_pos: torch.Tensor, good_neg: torch.Tensor, config: ModelConfig) -> torch.Tensor:
@@ -59,3 +82,13 @@ def ff_losses(good_pos: list[torch.Tensor], good_neg: list[torch.Tensor], wake: 
         nothing = positive[:0]
         losses.append(layer_loss(positive if wake else nothing, good_neg[i] if sleep else nothing, config))
     return losses
+
+
+def peer_normalisation(activity: torch.Tensor, running_mean: torch.Tensor, momentum: float = 0.9) -> torch.Tensor:
+    """Hinton's peer normalisation: the squared distance of every unit's running mean activity from
+    the layer's average, so a unit that falls silent is pulled back toward its peers (it needs
+    model.activation = "relu_full_grad" for the pull to reach a unit whose drive is negative).
+    Updates running_mean in place."""
+    mean = running_mean * momentum + activity.mean(dim=0) * (1 - momentum)
+    running_mean.copy_(mean.detach())
+    return (mean.mean() - mean).pow(2).mean()

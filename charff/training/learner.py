@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from charff.config import Config
 from charff.model.network import FFNet
-from charff.model.objectives import ff_losses, goodness
+from charff.model.objectives import ff_losses, goodness, peer_normalisation
 from charff.training.optim import build_optimizers, set_learning_rates
 from charff.training.schedule import Phase
 
@@ -77,6 +77,12 @@ class Learner:
         activities = self.model(torch.cat([real[0], negative[0]]), joined)
         return [a[:rows] for a in activities], [a[rows:] for a in activities]
 
+    def peer_terms(self, real: list, negative: list, wake: bool, sleep: bool) -> list[torch.Tensor]:
+        """Peer normalisation of every layer over the windows this step updates."""
+        sides = [acts for acts, on in ((real, wake), (negative, sleep)) if on]
+        return [peer_normalisation(torch.cat([acts[i] for acts in sides]), running)
+                for i, running in enumerate(self.model.peer_means())]
+
     def update(self, real: tuple, negative: tuple | None, targets: torch.Tensor, phase: Phase,
                chars: int) -> StepResult:
         """real and negative: (windows, state); targets: the real next characters."""
@@ -86,6 +92,10 @@ class Learner:
         good_neg = [goodness(a) for a in negative_activities]
         if self.is_ff:
             losses = ff_losses(good_pos, good_neg, wake, sleep, self.config.model)
+            if self.config.model.peer_normalisation:
+                losses = [loss + self.config.model.peer_normalisation * peer
+                          for loss, peer in zip(losses, self.peer_terms(real_activities, negative_activities, wake,
+                                                                        sleep), strict=True)]
         else:
             losses = [g[:0].sum() for g in good_pos]
         logits = self.model.readout_logits(real_activities)

@@ -1,0 +1,53 @@
+"""The values a config accepts beyond its types: positive counts, ranges, devices, combinations."""
+
+from __future__ import annotations
+
+import math
+
+from charff.errors import CharffError
+
+NON_NEGATIVE = ("model.threshold", "model.symba_alpha", "model.clip_margin", "model.peer_normalisation",
+                "train.weight_decay", "train.negative_top_k")
+RANGES = {"train.momentum": (lambda v: 0 <= v < 1, "[0, 1)"),
+          "train.adam_beta2": (lambda v: 0 <= v < 1, "[0, 1)"),
+          "train.lr_final_fraction": (lambda v: 0 <= v <= 1, "[0, 1]"),
+          "corpus.val_fraction": (lambda v: 0 < v < 1, "(0, 1)")}
+POSITIVE = ("model.window", "train.chars", "train.streams", "train.accumulate", "train.rollout_restart", "train.lr",
+            "train.readout_lr", "train.eval_every", "train.eval_streams", "train.eval_goodness_chars",
+            "train.negative_temperature")
+
+
+def check_values(flat: dict) -> None:
+    """flat: the config as {dotted key: value}; raises one CharffError naming the first bad value."""
+    for key in POSITIVE:
+        if not 0 < flat[key] < math.inf:
+            raise CharffError(f"{key} must be positive and finite, got {flat[key]!r}")
+    if not flat["model.hidden"]:
+        raise CharffError("model.hidden needs at least one layer width, e.g. [500, 500, 500]")
+    for key in NON_NEGATIVE:
+        if not 0 <= flat[key] < math.inf:
+            raise CharffError(f"{key} must be zero or more (and finite), got {flat[key]!r}")
+    for key, (within, text) in RANGES.items():
+        if not within(flat[key]):
+            raise CharffError(f"{key} must be in {text}, got {flat[key]!r}")
+    if flat["train.nesterov"] and not (flat["train.optimizer"] == "sgd" and flat["train.momentum"] > 0):
+        raise CharffError("train.nesterov needs train.optimizer = \"sgd\" and train.momentum above 0")
+    band = flat["model.band"]
+    if flat["model.loss"] == "band" and not (len(band) == 2 and band[0] < flat["model.threshold"] < band[1]):
+        raise CharffError(f"model.band must be [low, high] around model.threshold, got {flat['model.band']}")
+    check_device(flat["train.device"])
+
+
+def check_device(name: str) -> None:
+    import torch
+
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise CharffError(f"train.device {name!r} is not a device torch knows; use cpu or cuda") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise CharffError(f"train.device is {name!r} but CUDA is not available here; use cpu")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise CharffError(f"train.device {name!r} is not supported; use cpu or cuda")
+
+
