@@ -6,7 +6,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from charff.analysis.plots import is_separated, plot_curves, plot_phase_lengths, plot_run
+from charff.analysis.crossing import crossings
+from charff.analysis.plots import is_separated, plot_crossing, plot_curves, plot_phase_lengths, plot_run
 from charff.analysis.results import SweepResult, curves, read_run
 from charff.analysis.tables import granularity_table, results_markdown, results_table, write_csv
 from charff.errors import CharffError
@@ -16,6 +17,7 @@ from charff.training.schedule import schedule_of
 
 RESULTS_JSON, RESULTS_CSV, RESULTS_MD = "results.json", "results.csv", "results.md"
 CURVES_FIGURE = "curves.png"
+CROSSING_JSON = "crossing.json"
 
 
 def draw_sweep(result: SweepResult) -> list[Path]:
@@ -32,6 +34,10 @@ def draw_sweep(result: SweepResult) -> list[Path]:
     paths = [plot_curves(by_setting, phases, result.ngram(), title, result.folder / CURVES_FIGURE)]
     if len({r["wake_chars"] for r in separated}) >= 2:
         paths.append(plot_phase_lengths(rows, result.folder))
+        entries = crossings(rows)
+        if len({e["horizon_updates"] for e in entries}) >= 2:
+            write_json(result.folder / CROSSING_JSON, entries)
+            paths.append(plot_crossing(entries, result.folder))
     return paths
 
 
