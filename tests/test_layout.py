@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from charff.analysis.tables import results_table
+from charff.analysis.tables import granularity_table, results_table
 from charff.cli import build_parser
 from charff.config import literal_fields
 from charff.data.vocab import CLEANERS
@@ -72,9 +72,12 @@ def test_results_table_keeps_every_name_at_80_columns():
         row[key], row[key + "_ci95"] = 0.196, 0.012
     console = Console(width=80, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
     console.print(results_table([row], {"4-gram": {"acc": 0.524, "bpc": 2.19}}, "final validation metrics"))
+    row.update(chars_per_update=8192, updates_per_phase=30.5, horizon_updates=100_000.0, horizon_chars=819_200_000.0)
+    console.print(granularity_table([row]))
     lines = console.export_text().splitlines()
     assert not any("…" in line for line in lines)
     assert max(len(line) for line in lines) <= 80
     first_column = next(line for line in lines if "softmax" in line).index("softmax")
     folded = "".join(line[:first_column].strip() for line in lines)
     assert "separated_250k_low_lr_high_momentum" in folded
+    assert "819,200,000" in "".join(lines)

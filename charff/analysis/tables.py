@@ -92,7 +92,7 @@ def granularity_table(rows: list[dict]) -> Table:
                   pad_edge=False, title_justify="left")
     table.add_column("setting", overflow="fold", min_width=16)
     for header in GRANULARITY_HEADER:
-        table.add_column(header, justify="right", overflow="fold")
+        table.add_column(header.replace(" (", "\n("), justify="right", overflow="fold", max_width=12)
     for row in rows:
         table.add_row(row["cell"], *granularity_cells(row))
     return table
