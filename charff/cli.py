@@ -13,6 +13,7 @@ from rich.console import Console
 
 from charff.config import CorpusConfig, TrainConfig, choices
 from charff.errors import CharffError, Stopped
+from charff.hooks.loggers import LOGGERS
 
 console = Console()
 errors = Console(stderr=True)
@@ -154,7 +155,7 @@ def cmd_plot(args) -> None:
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. --set train.lr=0.001 (repeatable)")
-    parser.add_argument("--log", action="append", default=[], choices=("tensorboard",),
+    parser.add_argument("--log", action="append", default=[], choices=tuple(LOGGERS),
                         help='also write TensorBoard event files into each run directory '
                              '(needs pip install "charff[tensorboard]")')
 

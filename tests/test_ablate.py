@@ -101,3 +101,17 @@ def test_over_budget_grid_asks_for_yes(tmp_path, capsys):
     assert exit_info.value.code == 2
     assert "--yes" in capsys.readouterr().err
     assert not (tmp_path / "sweep" / "results.json").exists()
+
+
+def test_every_shipped_experiment_loads():
+    from pathlib import Path
+
+    from charff.config import load_config
+
+    folder = Path(__file__).resolve().parents[1] / "experiments"
+    for path in sorted(folder.glob("*.toml")):
+        text = path.read_text(encoding="utf-8")
+        if "[base" in text:
+            assert load_grid(path).settings, path
+        else:
+            load_config(path)
