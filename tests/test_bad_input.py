@@ -90,6 +90,8 @@ CASES = [
      (tmp_path / "r" / "metrics.jsonl").write_text("") or ["plot", str(tmp_path / "r")], "evaluated"),
     ("non-integer seeds", [], grid_file('seeds = ["a"]\n' + GRID + '[grid]\n"train.lr" = [0.1]\n'), "seeds"),
     ("repeated grid value", [], grid_file(GRID + '[grid]\n"train.lr" = [0.001, 0.001]\n'), "twice"),
+    ("sweep --out is a file", [], lambda tmp_path, run: [*grid_file(GRID + '[grid]\n"train.lr" = [0.1]\n')(
+        tmp_path, run)[:2], *out_is_a_file(tmp_path, run)], "is a file"),
     ("zero workers", [], lambda tmp_path, run: [*grid_file(GRID + '[grid]\n"train.lr" = [0.1]\n')(tmp_path, run),
                                                 "--workers", "0"], "--workers"),
 ]

@@ -14,6 +14,7 @@ from charff.data.corpora import load_aesop
 from charff.errors import CharffError
 from charff.hooks.loggers import build_loggers
 from charff.hooks.progress import ProgressBar
+from charff.rundir import make_dir
 from charff.storage import write_json
 from charff.sweep.grid import Cell, Grid
 from charff.sweep.runner import estimate_minutes, measure_rate, run_cells
@@ -51,7 +52,7 @@ def run_sweep(grid: Grid, out: Path, workers: int, console: Console, yes: bool =
               log: tuple[str, ...] = ()) -> SweepResult:
     cells = grid.cells(out, tuple(log))
     build_loggers(list(log), out)  # a missing logger fails now, in one line, not in every worker
-    minutes = estimate_minutes(cells, measure_rate(grid.base))
+    minutes = estimate_minutes(cells, measure_rate(grid.base, workers))
     console.print(f"{grid.description}: {len(grid.settings)} settings x {len(grid.seeds)} seeds = "
                   f"{len(cells)} cells of {grid.base.train.chars:,} characters on {grid.base.corpus.name}; "
                   f"estimated {minutes:.0f} minutes here (budget {grid.budget_minutes:g}); out {out}",
@@ -59,7 +60,7 @@ def run_sweep(grid: Grid, out: Path, workers: int, console: Console, yes: bool =
     if minutes > grid.budget_minutes and not yes:
         raise CharffError(f"estimated {minutes:.0f} minutes exceeds the grid's budget of "
                           f"{grid.budget_minutes:g}; rerun with --yes to go ahead")
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     write_json(out / SWEEP_FILE, manifest(grid, cells, out))
     if workers <= 1:
         def bar(cell: Cell, i: int) -> list:

@@ -121,18 +121,26 @@ def run_in_workers(cells: list[Cell], pending: list[Cell], workers: int, on_done
                           "rerun the same command to resume the unfinished cells")
 
 
-def measure_rate(base: Config, seconds: float = 2.0) -> float:
-    """chars/s of an interleaved step of the base model on this machine (for the cost estimate)."""
+def measure_rate(base: Config, workers: int = 1, seconds: float = 2.0) -> float:
+    """chars/s of all workers together, from an interleaved step of the base model run with one
+    worker's share of the threads (for the cost estimate; wake and sleep steps are faster)."""
+    import torch
+
     from charff.data.dataset import prepare
     from charff.training.schedule import Phase
     from charff.training.trainer import Trainer
 
-    trainer = Trainer(base, prepare("fables", base.corpus.alphabet, 0.1, base.model.window))
-    phase, chars, start = Phase("interleaved", 10**9), 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        trainer.step(phase, base.train.streams)
-        chars += base.train.streams
-    return chars / (time.perf_counter() - start)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers) if workers > 1 else threads)
+    try:
+        trainer = Trainer(base, prepare("fables", base.corpus.alphabet, 0.1, base.model.window))
+        phase, chars, start = Phase("interleaved", 10**9), 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            trainer.step(phase, base.train.streams)
+            chars += base.train.streams
+        return max(1, min(workers, os.cpu_count() or 1)) * chars / (time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def estimate_minutes(cells: list[Cell], rate: float) -> float:
