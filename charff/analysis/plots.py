@@ -16,6 +16,13 @@ PANELS = (("softmax_acc", "validation accuracy (softmax readout)"),
           ("softmax_bpc", "validation bits/char (softmax readout)"))
 
 
+def save(fig: Figure, title: str, path: Path) -> Path:
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path
+
+
 def shade_sleep(ax, phases: list[Phase], label: str) -> None:
     """Shade sleep phases, and wake-only phases too when the schedule also has other kinds."""
     start, labels = 0, {"sleep": label, "wake": "wake-only phases"}
@@ -48,10 +55,7 @@ def plot_curves(curves: dict[str, dict], phases: list[Phase], ngram: dict, title
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8, loc="lower right")
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
+    return save(fig, title, path)
 
 
 def mark_onset(ax, onset: int | None) -> None:
@@ -76,10 +80,7 @@ def plot_run(evals: list[dict], phases: list[Phase], title: str, folder: Path,
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    curves = folder / "learning_curves.png"
-    fig.savefig(curves, dpi=120)
+    curves = save(fig, title, folder / "learning_curves.png")
 
     layers = sorted(int(k.split("/")[1]) for k in evals[0] if k.startswith("good_real/"))
     fig = Figure(figsize=(9, 5.5))
@@ -151,12 +152,8 @@ def plot_phase_lengths(rows: list[dict], folder: Path) -> Path:
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3, which="both")
     axes[0].legend(fontsize=7)
-    fig.suptitle("phase-length ablation: separated wake/sleep vs interleaved "
-                 "(bars and bands: 95% interval over seeds)")
-    fig.tight_layout()
-    path = folder / "phase_length.png"
-    fig.savefig(path, dpi=120)
-    return path
+    return save(fig, "phase-length ablation: separated wake/sleep vs interleaved "
+                     "(bars and bands: 95% interval over seeds)", folder / "phase_length.png")
 
 
 def plot_crossing(entries: list[dict], folder: Path) -> Path:
@@ -186,9 +183,5 @@ def plot_crossing(entries: list[dict], folder: Path) -> Path:
         ax.set_ylabel(f"crossing wake-phase length, {unit} (log)")
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
-    fig.suptitle("where separated phases stop keeping up with interleaved (goodness readout within 2 points "
-                 "and AUC within 0.02)")
-    fig.tight_layout()
-    path = folder / "crossing.png"
-    fig.savefig(path, dpi=120)
-    return path
+    return save(fig, "where separated phases stop keeping up with interleaved (goodness readout within 2 points "
+                     "and AUC within 0.02)", folder / "crossing.png")
