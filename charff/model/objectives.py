@@ -13,17 +13,15 @@ def goodness(activity: torch.Tensor) -> torch.Tensor:
     return activity.pow(2).mean(dim=-1)
 
 
-def threshold_loss(good_pos: torch.Tensor, good_neg: torch.Tensor, threshold: float) -> torch.Tensor:
-    """Hinton's loss: -log p(real) on positives, -log p(fake) on negatives, p = sigmoid(g - threshold).
+def sum_of_sides(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
+    """Mean per-window loss of each side that has windows, summed: either side may be empty (a wake
+    or sleep phase updates one side only)."""
+    return torch.stack([side.mean() for side in (positive, negative) if side.numel()]).sum()
 
-    Either side may be empty (a wake or sleep phase updates one side only).
-    """
-    terms = []
-    if good_pos.numel():
-        terms.append(F.softplus(threshold - good_pos).mean())
-    if good_neg.numel():
-        terms.append(F.softplus(good_neg - threshold).mean())
-    return torch.stack(terms).sum()
+
+def threshold_loss(good_pos: torch.Tensor, good_neg: torch.Tensor, threshold: float) -> torch.Tensor:
+    """Hinton's loss: -log p(real) on positives, -log p(fake) on negatives, p = sigmoid(g - threshold)."""
+    return sum_of_sides(F.softplus(threshold - good_pos), F.softplus(good_neg - threshold))
 
 
 def symba_loss(good_pos: torch.Tensor, good_neg: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -48,13 +46,9 @@ def band_layer_loss(good_pos: torch.Tensor, good_neg: torch.Tensor, config: Mode
     """The threshold loss with softplus walls: positives are pushed back below band[1] and
     negatives back above band[0], so a one-sided phase can neither inflate goodness without bound
     nor silence every unit."""
-    low, high = config.band
-    terms = [threshold_loss(good_pos, good_neg, config.threshold)]
-    if good_pos.numel():
-        terms.append(F.softplus(good_pos - high).mean())
-    if good_neg.numel():
-        terms.append(F.softplus(low - good_neg).mean())
-    return torch.stack(terms).sum()
+    (low, high), theta = config.band, config.threshold
+    return sum_of_sides(F.softplus(theta - good_pos) + F.softplus(good_pos - high),
+                        F.softplus(good_neg - theta) + F.softplus(low - good_neg))
 
 
 def clipped_layer_loss(good_pos: torch.Tensor, good_neg: torch.Tensor, config: ModelConfig) -> torch.Tensor:
@@ -63,7 +57,7 @@ def clipped_layer_loss(good_pos: torch.Tensor, good_neg: torch.Tensor, config: M
     theta, margin = config.threshold, config.clip_margin
     positive = torch.where(good_pos < theta + margin, F.softplus(theta - good_pos), 0.0)
     negative = torch.where(good_neg > theta - margin, F.softplus(good_neg - theta), 0.0)
-    return torch.stack([side.mean() for side in (positive, negative) if side.numel()]).sum()
+    return sum_of_sides(positive, negative)
 
 
 LOSSES = {"softplus": softplus_layer_loss, "symba": symba_layer_loss, "band": band_layer_loss,
