@@ -24,6 +24,7 @@ Loss = Literal["softplus", "symba", "band", "clipped"]  # see charff.model.objec
 Learner = Literal["ff", "backprop", "frozen_random"]  # backprop and frozen_random are yardsticks
 Negatives = Literal["teacher_forcing", "self_generated", "random"]
 Readout = Literal["softmax", "goodness"]
+Proposal = Literal["unigram", "uniform"]  # the fixed distribution mixed into the negatives
 Optimizer = Literal["adam", "sgd"]
 LrDecay = Literal["constant", "cosine"]
 
@@ -33,6 +34,7 @@ class CorpusConfig:
     name: str = "fables"  # a named corpus, a text file path, or hf:NAME[:CONFIG[:SPLIT[:COLUMN]]]
     alphabet: Alphabet = "hinton30"
     val_fraction: float = 0.1  # the last part of the text, never trained on
+    calibration_fraction: float = 0.05  # the text just before validation: held out to calibrate the readouts
 
 
 @dataclass
@@ -60,6 +62,10 @@ class TrainConfig:
     negative_temperature: float = 1.0
     negative_top_k: int = 0  # 0 means sample from the whole alphabet
     rollout_restart: int = 10  # self-generated streams restart from real text every R characters
+    negatives_per_position: int = 1  # k negative windows per real one (a rollout continues the first)
+    negative_mix: float = 0.0  # share of negatives drawn from negative_proposal instead of the readout
+    negative_proposal: Proposal = "unigram"  # unigram: training-split counts plus one; never the unknown symbol
+    hard_negatives: int = 0  # of the k, how many are the readout's likeliest wrong characters
     optimizer: Optimizer = "adam"  # for the FF layers; the softmax readout has its own Adam
     lr: float = 3e-3
     readout_lr: float = 1e-3

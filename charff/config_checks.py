@@ -11,10 +11,12 @@ NON_NEGATIVE = ("model.threshold", "model.symba_alpha", "model.clip_margin", "mo
 RANGES = {"train.momentum": (lambda v: 0 <= v < 1, "[0, 1)"),
           "train.adam_beta2": (lambda v: 0 <= v < 1, "[0, 1)"),
           "train.lr_final_fraction": (lambda v: 0 <= v <= 1, "[0, 1]"),
-          "corpus.val_fraction": (lambda v: 0 < v < 1, "(0, 1)")}
+          "train.negative_mix": (lambda v: 0 <= v <= 1, "[0, 1]"),
+          "corpus.val_fraction": (lambda v: 0 < v < 1, "(0, 1)"),
+          "corpus.calibration_fraction": (lambda v: 0 < v < 1, "(0, 1)")}
 POSITIVE = ("model.window", "train.chars", "train.streams", "train.accumulate", "train.rollout_restart", "train.lr",
             "train.readout_lr", "train.eval_every", "train.eval_streams", "train.eval_goodness_chars",
-            "train.negative_temperature")
+            "train.negative_temperature", "train.negatives_per_position")
 
 
 def check_values(flat: dict) -> None:
@@ -32,6 +34,12 @@ def check_values(flat: dict) -> None:
             raise CharffError(f"{key} must be in {text}, got {flat[key]!r}")
     if flat["train.nesterov"] and not (flat["train.optimizer"] == "sgd" and flat["train.momentum"] > 0):
         raise CharffError("train.nesterov needs train.optimizer = \"sgd\" and train.momentum above 0")
+    if not 0 <= flat["train.hard_negatives"] <= flat["train.negatives_per_position"]:
+        raise CharffError(f"train.hard_negatives must be between 0 and train.negatives_per_position "
+                          f"({flat['train.negatives_per_position']}), got {flat['train.hard_negatives']!r}")
+    if flat["corpus.val_fraction"] + flat["corpus.calibration_fraction"] >= 0.5:
+        raise CharffError("corpus.val_fraction + corpus.calibration_fraction must stay below 0.5 "
+                          "so that most of the text is trained on")
     band = flat["model.band"]
     if flat["model.loss"] == "band" and not (len(band) == 2 and band[0] < flat["model.threshold"] < band[1]):
         raise CharffError(f"model.band must be [low, high] around model.threshold, got {flat['model.band']}")

@@ -32,6 +32,11 @@ class Vocabulary:
     def size(self) -> int:
         return len(self.symbols)
 
+    @property
+    def unknown_id(self) -> int | None:
+        """The id of the unknown symbol (full alphabet only): never a prediction or a negative."""
+        return self.symbols.index(UNKNOWN) if UNKNOWN in self.symbols else None
+
     def clean(self, text: str) -> str:
         return CLEANERS[self.alphabet](text)
 

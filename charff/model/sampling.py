@@ -8,18 +8,28 @@ from charff.data.vocab import Vocabulary
 from charff.model.network import FFNet
 
 
-def sample_from_logits(logits: torch.Tensor, generator: torch.Generator, temperature: float = 1.0,
-                       top_k: int = 0, forbid: torch.Tensor | None = None) -> torch.Tensor:
-    """One character per row; rows with forbid >= 0 never return that character."""
+def model_probabilities(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0,
+                        forbid: torch.Tensor | None = None, never: int | None = None) -> torch.Tensor:
+    """Softmax of logits / temperature over the top_k; rows with forbid >= 0 never give that
+    character, and no row gives `never` (the unknown symbol, which no text should contain)."""
     logits = logits.float() / max(temperature, 1e-6)
+    if forbid is not None or never is not None:
+        logits = logits.clone()
     if forbid is not None:
         rows = torch.nonzero(forbid >= 0).squeeze(1)
-        logits = logits.clone()
         logits[rows, forbid[rows]] = float("-inf")
+    if never is not None:
+        logits[:, never] = float("-inf")
     if 0 < top_k < logits.shape[-1]:
         kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
-    probs = torch.softmax(logits, dim=-1)
+    return torch.softmax(logits, dim=-1)
+
+
+def sample_from_logits(logits: torch.Tensor, generator: torch.Generator, temperature: float = 1.0,
+                       top_k: int = 0, forbid: torch.Tensor | None = None, never: int | None = None) -> torch.Tensor:
+    """One character per row (see model_probabilities)."""
+    probs = model_probabilities(logits, temperature, top_k, forbid, never)
     return torch.multinomial(probs, 1, generator=generator).squeeze(1)
 
 

@@ -4,6 +4,11 @@ All three kinds are one mechanism, a bank of generator streams that restart from
 teacher forcing restarts every character (real context, one sampled last character), a
 self-generated rollout restarts every R characters, and the random control samples uniformly.
 A restart never samples the real next character, so a negative never equals its positive.
+
+Each position gets k = negatives_per_position negative windows: characters drawn from a mixture of
+the readout's distribution and a fixed proposal (a smoothed unigram or uniform), which pushes down
+characters the readout rarely proposes, then the readout's likeliest wrong characters (hard
+negatives). The unknown symbol is never proposed. A rollout continues with the first of the k.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ from dataclasses import dataclass
 
 import torch
 
+from charff.config import TrainConfig
 from charff.model.network import FFNet
-from charff.model.sampling import next_logits, sample_from_logits
+from charff.model.sampling import model_probabilities, next_logits
 
 
 @dataclass
@@ -40,14 +46,28 @@ KINDS = {
 }
 
 
+def proposal_distribution(kind: str, train_ids: torch.Tensor, vocab_size: int, never: int | None) -> torch.Tensor:
+    """The fixed distribution mixed into the negatives: unigram counts of the training split plus
+    one (so every character has some mass), or uniform; zero on the unknown symbol."""
+    if kind == "unigram":
+        weights = torch.bincount(train_ids.cpu(), minlength=vocab_size).double() + 1.0
+    else:
+        weights = torch.ones(vocab_size, dtype=torch.float64)
+    if never is not None:
+        weights[never] = 0.0
+    return (weights / weights.sum()).float()
+
+
 class NegativeGenerator:
-    def __init__(self, model: FFNet, kind: str, streams: int, restart_every: int, readout: str,
-                 temperature: float, top_k: int, generator: torch.Generator):
-        self.model, self.kind, self.readout = model, KINDS[kind], readout
-        self.restart_every = restart_every if self.kind.rollout else 1
-        self.temperature, self.top_k, self.generator = temperature, top_k, generator
+    def __init__(self, model: FFNet, train: TrainConfig, proposal: torch.Tensor, never: int | None,
+                 generator: torch.Generator):
+        self.model, self.kind, self.readout = model, KINDS[train.negatives], train.negative_readout
+        self.restart_every = train.rollout_restart if self.kind.rollout else 1
+        self.temperature, self.top_k, self.generator = train.negative_temperature, train.negative_top_k, generator
+        self.k, self.hard, self.mix = train.negatives_per_position, train.hard_negatives, train.negative_mix
+        self.proposal, self.never = proposal.to(model.readout.weight.device), never
         # every stream starts due for a restart; rollouts then restart together every R characters
-        self.age = torch.full((streams,), self.restart_every)
+        self.age = torch.full((train.streams,), self.restart_every)
         self.windows: torch.Tensor | None = None
         self.state: list[torch.Tensor] = []
         self.logits: torch.Tensor | None = None
@@ -55,7 +75,8 @@ class NegativeGenerator:
 
     @torch.no_grad()
     def propose(self, real: RealContext, rows: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Negative windows (rows, W) and their recurrent state for this step."""
+        """Negative windows (k x rows, W), the j-th negative of every row in block j, and their
+        recurrent state for this step."""
         if self.windows is None:
             self.windows, self.logits = real.windows.clone(), real.logits.clone()
             self.state = [s.clone() for s in real.state]
@@ -73,9 +94,28 @@ class NegativeGenerator:
             logits = torch.zeros(rows, self.model.vocab_size, device=windows.device)
         else:
             logits = next_logits(self.model, self.readout, windows, state, self.logits[:rows])
-        chars = sample_from_logits(logits, self.generator, self.temperature, self.top_k, forbid)
-        self.last_generated = chars
-        return torch.cat([windows[:, 1:], chars[:, None]], dim=1), state
+        chars = self.draw(logits, forbid)  # (rows, k)
+        self.last_generated = chars[:, 0]
+        context = windows[:, 1:].repeat(self.k, 1)
+        negatives = torch.cat([context, chars.T.reshape(-1, 1)], dim=1)
+        return negatives, [s.repeat(self.k, 1) for s in state]
+
+    def draw(self, logits: torch.Tensor, forbid: torch.Tensor) -> torch.Tensor:
+        """k characters per row: k - hard from the mixture, then the hard ones."""
+        parts = []
+        sampled = self.k - self.hard
+        if sampled:
+            probs = model_probabilities(logits, self.temperature, self.top_k, forbid, self.never)
+            if self.mix:
+                allowed = self.proposal.expand_as(probs).clone()
+                rows = torch.nonzero(forbid >= 0).squeeze(1)
+                allowed[rows, forbid[rows]] = 0.0
+                probs = (1 - self.mix) * probs + self.mix * allowed / allowed.sum(dim=1, keepdim=True)
+            parts.append(torch.multinomial(probs, sampled, replacement=sampled > 1, generator=self.generator))
+        if self.hard:
+            scores = model_probabilities(logits, forbid=forbid, never=self.never)
+            parts.append(torch.topk(scores, self.hard, dim=1).indices)
+        return torch.cat(parts, dim=1)
 
     @property
     def continues_text(self) -> bool:
@@ -84,12 +124,13 @@ class NegativeGenerator:
 
     @torch.no_grad()
     def observe(self, windows: torch.Tensor, activities: list[torch.Tensor]) -> None:
-        """Advance the generator streams past the negatives just scored."""
-        rows = windows.shape[0]
-        self.windows[:rows] = windows
-        for mine, new in zip(self.state, self.model.next_state(activities), strict=True):
+        """Advance the generator streams past the first of the k negatives just scored."""
+        rows = windows.shape[0] // self.k
+        first = [a[:rows] for a in activities]
+        self.windows[:rows] = windows[:rows]
+        for mine, new in zip(self.state, self.model.next_state(first), strict=True):
             mine[:rows] = new
-        self.logits[:rows] = self.model.readout_logits(activities)
+        self.logits[:rows] = self.model.readout_logits(first)
         self.age[:rows] += 1
 
     def state_dict(self) -> dict:

@@ -26,7 +26,7 @@ from charff.model.network import FFNet
 from charff.rundir import CHECKPOINT_FILE, RunLock
 from charff.training.checkpoint import save_checkpoint
 from charff.training.learner import Learner
-from charff.training.negatives import NegativeGenerator, RealContext
+from charff.training.negatives import NegativeGenerator, RealContext, proposal_distribution
 from charff.training.schedule import Phase, schedule_of
 from charff.training.validation import evaluate, sample_stats
 
@@ -65,9 +65,9 @@ class Trainer:
         self.streams = Streams(self.train_ids, t.streams, config.model.window, self.stream_generator)
         self.state = self.model.initial_state(t.streams, self.device)
         self.logits = torch.zeros(t.streams, dataset.vocab.size, device=self.device)
-        self.negatives = NegativeGenerator(self.model, t.negatives, t.streams, t.rollout_restart,
-                                           t.negative_readout, t.negative_temperature,
-                                           t.negative_top_k, self.generator)
+        never = dataset.vocab.unknown_id
+        proposal = proposal_distribution(t.negative_proposal, dataset.train, dataset.vocab.size, never)
+        self.negatives = NegativeGenerator(self.model, t, proposal, never, self.generator)
         # the training split's character counts: the reference for the KL of generated text
         self.reference = Counter(dataset.vocab.decode(dataset.train.tolist()))
         self.chars = self.phase_index = self.phase_done = 0
