@@ -34,10 +34,10 @@ def cmd_corpus_show(args) -> None:
     data = prepare(args.corpus, args.alphabet, args.val_fraction, window=1)
     console.print(f"[bold]{data.corpus.name}[/] from {data.corpus.source}")
     console.print(f"raw characters: {len(data.corpus.text):,}; after cleaning ({args.alphabet}): "
-                  f"{len(data.train) + len(data.val):,}")
+                  f"{len(data.train) + len(data.calibration) + len(data.val):,}")
     console.print(f"alphabet ({data.vocab.size} symbols): {data.vocab.symbols!r}")
-    console.print(f"train: {len(data.train):,} characters; validation (last {args.val_fraction:.0%}): "
-                  f"{len(data.val):,}")
+    console.print(f"train: {len(data.train):,} characters; calibration (held out): {len(data.calibration):,}; "
+                  f"validation (last {args.val_fraction:.0%}): {len(data.val):,}")
     console.print("n-gram baselines on validation (add-0.1 smoothing, backoff): accuracy / bits per char")
     for result in ngram_baselines(data.train.tolist(), data.val.tolist(), data.vocab.size, orders=(1, 2, 3, 4)):
         console.print(f"  {result.order}-gram  {result.accuracy:6.1%}  {result.bits_per_char:.2f}")
@@ -47,7 +47,7 @@ def cmd_train(args) -> None:
     from charff.config import load_config
     from charff.hooks.loggers import build_loggers
     from charff.hooks.progress import ProgressBar
-    from charff.rundir import SAMPLES_FILE, default_run_dir
+    from charff.rundir import SAMPLES_FILE, SUMMARY_FILE, default_run_dir
     from charff.training.run import finish_run, resume_run, start_run
 
     bar = ProgressBar()
@@ -64,9 +64,11 @@ def cmd_train(args) -> None:
     trainer.run()
     summary = finish_run(trainer)
     final, grams = summary["final"], summary["ngram"]
+    goodness = (f", goodness readout {final['goodness_acc']:.1%} / {final['goodness_bpc']:.2f} bits/char"
+                if final["goodness_acc"] is not None else "")
     console.print(f"validation after {summary['chars']:,} characters ({summary['seconds']:.0f} s): "
-                  f"softmax readout {final['softmax_acc']:.1%} / {final['softmax_bpc']:.2f} bits/char, "
-                  f"goodness readout {final['goodness_acc']:.1%} / {final['goodness_bpc']:.2f} bits/char")
+                  f"softmax readout {final['softmax_acc']:.1%} / {final['softmax_bpc']:.2f} bits/char{goodness} "
+                  f"(95% intervals in {trainer.run_dir / SUMMARY_FILE})")
     console.print("n-gram: " + ", ".join(f"{k} {v['acc']:.1%} / {v['bpc']:.2f}" for k, v in grams.items()))
     collapse = summary["collapse"]
     console.print(f"verdict: {collapse['verdict']} ({collapse['detail']})")
@@ -85,18 +87,27 @@ def read_prompt(start: str) -> str:
 
 
 def cmd_sample(args) -> None:
-    from charff.model.sampling import sample_text
-    from charff.training.run import load_model
+    from charff.config import config_from_dict
+    from charff.model.sampling import clean_prompt, sample_text
+    from charff.training.run import load_model, training_text_of
 
     if args.num_samples <= 0 or args.max_new_chars <= 0:
         raise CharffError("--num-samples and --max-new-chars must be positive")
     if not 0 < args.temperature < math.inf:
         raise CharffError(f"--temperature must be positive and finite, got {args.temperature}")
-    model, vocab, _ = load_model(Path(args.run))
+    model, vocab, payload = load_model(Path(args.run))
     if not 0 <= args.top_k <= vocab.size:
         raise CharffError(f"--top-k must be between 0 (all) and the alphabet's {vocab.size} symbols, got {args.top_k}")
-    for text in sample_text(model, vocab, read_prompt(args.start), args.num_samples, args.max_new_chars, args.seed,
-                            args.temperature, args.top_k, args.readout):
+    config = config_from_dict(payload["config"])
+    if args.readout == "goodness" and config.train.learner != "ff":
+        raise CharffError(f"this run's learner is {config.train.learner}, not trained by FF: it has no goodness "
+                          "readout; use --readout softmax")
+    prompt, note = clean_prompt(vocab, read_prompt(args.start))
+    if note:
+        errors.print(note, highlight=False, soft_wrap=True)
+    training_text = training_text_of(config) if len(prompt) < config.model.window else None
+    for text in sample_text(model, vocab, prompt, args.num_samples, args.max_new_chars, args.seed,
+                            args.temperature, args.top_k, args.readout, training_text):
         print(text)
         print("---")
 

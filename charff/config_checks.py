@@ -7,7 +7,8 @@ import math
 from charff.errors import CharffError
 
 NON_NEGATIVE = ("model.threshold", "model.symba_alpha", "model.clip_margin", "model.peer_normalisation",
-                "train.weight_decay", "train.negative_top_k")
+                "train.weight_decay", "train.negative_top_k",
+                "train.eval_goodness_chars")
 RANGES = {"train.momentum": (lambda v: 0 <= v < 1, "[0, 1)"),
           "train.adam_beta2": (lambda v: 0 <= v < 1, "[0, 1)"),
           "train.lr_final_fraction": (lambda v: 0 <= v <= 1, "[0, 1]"),
@@ -15,7 +16,7 @@ RANGES = {"train.momentum": (lambda v: 0 <= v < 1, "[0, 1)"),
           "corpus.val_fraction": (lambda v: 0 < v < 1, "(0, 1)"),
           "corpus.calibration_fraction": (lambda v: 0 < v < 1, "(0, 1)")}
 POSITIVE = ("model.window", "train.chars", "train.streams", "train.accumulate", "train.rollout_restart", "train.lr",
-            "train.readout_lr", "train.eval_every", "train.eval_streams", "train.eval_goodness_chars",
+            "train.readout_lr", "train.eval_every", "train.eval_streams",
             "train.negative_temperature", "train.negatives_per_position")
 
 

@@ -86,8 +86,23 @@ def test_bad_config_file(tmp_path, capsys):
     assert_one_line_error(["train", str(path)], capsys, "unknown config key 'train.bogus'")
 
 
-def test_prompt_outside_the_alphabet(trained_run, capsys):
-    assert_one_line_error(["sample", str(trained_run), "--start", "héllo!"], capsys, "not in the hinton30")
+def test_a_prompt_is_cleaned_as_the_corpus_was_with_a_note(trained_run, capsys):
+    main(["sample", str(trained_run), "--start", "The Fox: a tale!", "--num-samples", "2", "--max-new-chars", "5"])
+    out = capsys.readouterr()
+    assert out.err.strip() == "note: prompt cleaned as the corpus was (hinton30): 'The Fox: a tale!' -> 'the fox a tale'"
+    assert [line[:14] for line in out.out.splitlines() if line != "---"] == ["the fox a tale"] * 2
+
+
+def test_a_short_prompt_never_seen_in_training_is_refused(trained_run, capsys):
+    assert_one_line_error(["sample", str(trained_run), "--start", "qzqz"], capsys, "never occurs in the training text")
+
+
+def test_a_short_prompt_warms_up_on_real_text_before_it():
+    from charff.model.sampling import prompt_context
+
+    text = "xyz the cat. abc the cat."  # two places with three real characters before the prompt
+    contexts = {prompt_context("the cat", 10, text, seed) for seed in range(20)}
+    assert contexts == {"yz the cat", "bc the cat"}
 
 
 def test_missing_and_corrupt_checkpoints(tmp_path, capsys):

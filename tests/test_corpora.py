@@ -12,8 +12,8 @@ def test_hinton30_cleaning_lowercases_collapses_whitespace_and_drops_the_rest():
 
 
 def test_split_is_the_tail_and_never_overlaps():
-    train, val = split_text("abcdefghij", 0.2)
-    assert (train, val) == ("abcdefgh", "ij")
+    assert split_text("abcdefghij", 0.2) == ("abcdefgh", "", "ij")
+    assert split_text("abcdefghij", 0.2, calibration_fraction=0.1) == ("abcdefg", "h", "ij")
 
 
 def test_bundled_fables_is_large_original_default():
@@ -27,7 +27,8 @@ def test_bundled_fables_is_large_original_default():
 
 def test_aesop_found_through_charff_corpora(aesop_dir):
     data = prepare("aesop", "hinton30", 0.1, 10)
-    assert len(data.train) + len(data.val) == 193_117
+    assert len(data.train) + len(data.calibration) + len(data.val) == 193_117
+    assert len(data.calibration) == round(193_117 * 0.05)
     assert data.corpus.source == str(aesop_dir / "aesop.txt")
     assert data.vocab.symbols == HINTON30
 

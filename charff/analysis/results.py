@@ -70,7 +70,8 @@ class RunResult:
         return {
             "final_softmax_acc": evals[-1]["softmax_acc"], "best_softmax_acc": max(r["softmax_acc"] for r in evals),
             "final_softmax_bpc": evals[-1]["softmax_bpc"], "best_softmax_bpc": min(r["softmax_bpc"] for r in evals),
-            "final_goodness_acc": evals[-1]["goodness_acc"], "final_goodness_bpc": evals[-1]["goodness_bpc"],
+            # a learner not trained by FF has no goodness readout: None
+            "final_goodness_acc": evals[-1].get("goodness_acc"), "final_goodness_bpc": evals[-1].get("goodness_bpc"),
             "final_goodness_auc": evals[-1]["goodness_auc"],
             "verdict": verdict["verdict"], "collapsed": verdict["collapsed"],
             "collapse_onset": verdict["onset_chars"], "collapse_signal": verdict["signal"],
@@ -89,7 +90,8 @@ def aggregate(runs: list[RunResult]) -> dict:
     results = [run.metrics() for run in runs]
     row = {"seeds": len(results)}
     for key in RESULT_KEYS:
-        row[key], row[key + "_ci95"] = mean_ci([r[key] for r in results])
+        values = [r[key] for r in results if r[key] is not None]
+        row[key], row[key + "_ci95"] = mean_ci(values) if values else (None, None)
     onsets = [r["collapse_onset"] for r in results if r["collapsed"]]
     row["collapsed_seeds"] = len(onsets)
     row["collapse_onset_mean"] = sum(onsets) / len(onsets) if onsets else None
@@ -104,7 +106,7 @@ def curves(runs: list[RunResult]) -> dict:
     evals = [run.evals for run in runs]
     length = min(len(e) for e in evals)
     curve = {"chars": [evals[0][i]["chars"] for i in range(length)]}
-    for metric in READOUT_METRICS:
+    for metric in (m for m in READOUT_METRICS if all(m in r for seed in evals for r in seed)):
         points = [mean_ci([seed[i][metric] for seed in evals]) for i in range(length)]
         curve[metric] = ([p[0] for p in points], [p[1] for p in points])
     return curve

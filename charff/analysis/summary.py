@@ -27,7 +27,7 @@ def summarise(records: list[dict], dataset: Dataset, chars: int, seconds: float,
         "seconds": seconds,
         "chars_per_second": chars / seconds if seconds else None,
         "updates": updates,
-        "final": {k: final[k] for k in FINAL_KEYS},
+        "final": {k: final.get(k) for k in FINAL_KEYS},  # no goodness readout: None
         "best_softmax_acc": best["softmax_acc"],
         "best_softmax_at": best["chars"],
         "collapse": detect_collapse(records, baselines[0].accuracy).to_dict(),

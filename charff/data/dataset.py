@@ -1,4 +1,6 @@
-"""Corpus -> cleaned text -> vocabulary and id tensors, split so validation is never trained on."""
+"""Corpus -> cleaned text -> vocabulary and id tensors, split so validation is never trained on:
+train | calibration | validation, in the text's order. The calibration slice is held out from
+training too; only the readouts' temperatures are fitted on it."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
+from charff.config import CorpusConfig
 from charff.data.corpora import Corpus, load_corpus
 from charff.data.vocab import CLEANERS, Vocabulary, build_vocabulary
 from charff.errors import CharffError
@@ -17,18 +20,21 @@ class Dataset:
     vocab: Vocabulary
     train: torch.Tensor
     val: torch.Tensor
+    calibration: torch.Tensor
 
 
-def split_text(text: str, val_fraction: float) -> tuple[str, str]:
-    """The last val_fraction of the text is validation; the boundary is a fixed index, no shuffling."""
+def split_text(text: str, val_fraction: float, calibration_fraction: float = 0.0) -> tuple[str, str, str]:
+    """(train, calibration, validation): the last val_fraction of the text is validation, the
+    calibration_fraction before it calibration; fixed boundaries, no shuffling."""
     if not 0.0 < val_fraction < 1.0:
         raise CharffError(f"val_fraction must be between 0 and 1, got {val_fraction}")
-    cut = len(text) - max(1, round(len(text) * val_fraction))
-    return text[:cut], text[cut:]
+    val_cut = len(text) - max(1, round(len(text) * val_fraction))
+    cal_cut = val_cut - round(len(text) * calibration_fraction)
+    return text[:cal_cut], text[cal_cut:val_cut], text[val_cut:]
 
 
 def prepare(corpus: str | Corpus, alphabet: str, val_fraction: float, window: int,
-            offline: bool = False) -> Dataset:
+            offline: bool = False, calibration_fraction: float = CorpusConfig.calibration_fraction) -> Dataset:
     if window <= 0:
         raise CharffError(f"window must be a positive number of characters, got {window}")
     if isinstance(corpus, str):
@@ -39,11 +45,12 @@ def prepare(corpus: str | Corpus, alphabet: str, val_fraction: float, window: in
     if not text.strip():
         raise CharffError(f"corpus {corpus.name} has nothing but spaces after {alphabet} cleaning; "
                           "give a text with letters in it (or use --set corpus.alphabet=full)")
-    train_text, val_text = split_text(text, val_fraction)
-    if min(len(train_text), len(val_text)) < window + 1:
+    train_text, calibration_text, val_text = split_text(text, val_fraction, calibration_fraction)
+    shortest = min(len(train_text), len(val_text), len(calibration_text) if calibration_fraction else len(text))
+    if shortest < window + 1:
         raise CharffError(
             f"corpus {corpus.name} has {len(text)} characters after cleaning: too short for a "
-            f"window of {window} in both splits; use a longer text or a smaller window"
+            f"window of {window} in every split; use a longer text or a smaller window"
         )
     vocab = build_vocabulary(alphabet, train_text)
-    return Dataset(corpus, vocab, vocab.encode(train_text), vocab.encode(val_text))
+    return Dataset(corpus, vocab, vocab.encode(train_text), vocab.encode(val_text), vocab.encode(calibration_text))

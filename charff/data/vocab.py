@@ -40,10 +40,6 @@ class Vocabulary:
     def clean(self, text: str) -> str:
         return CLEANERS[self.alphabet](text)
 
-    def fold(self, text: str) -> str:
-        """What hinton30 does to text before dropping characters: lowercase, one space per run."""
-        return re.sub(r"\s+", " ", text.lower()) if self.alphabet == "hinton30" else text
-
     def encode(self, text: str, strict: bool = False) -> torch.Tensor:
         """Map characters to ids; strict rejects characters outside the alphabet."""
         index = {c: i for i, c in enumerate(self.symbols)}

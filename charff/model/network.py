@@ -81,6 +81,8 @@ class FFNet(nn.Module):
             layers.append(FFLayer(bottom_up, width, self.context_widths(i)))
         self.layers = nn.ModuleList(layers)
         self.readout = nn.Linear(sum(widths), vocab_size)
+        # each readout's temperature, fitted on the held-out calibration slice at every evaluation
+        self.register_buffer("softmax_temperature", torch.tensor(1.0))
         self.register_buffer("goodness_temperature", torch.tensor(1.0))
         for i, width in enumerate(widths):  # running mean activity per unit, for peer normalisation
             self.register_buffer(f"peer_mean_{i}", torch.zeros(width))
@@ -145,6 +147,9 @@ class FFNet(nn.Module):
             below = self.activation(layer.bottom_up(rms_normalise(below)) + recurrent)
             total = total + goodness(below)
         return total.reshape(batch, vocab)
+
+    def calibrated_softmax_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        return logits / self.softmax_temperature
 
     def goodness_logits(self, context: torch.Tensor, state: list[torch.Tensor]) -> torch.Tensor:
         return self.candidate_goodness(context, state) / self.goodness_temperature

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import torch
 
-from charff.data.vocab import Vocabulary
+from charff.data.vocab import UNKNOWN, Vocabulary
+from charff.errors import CharffError
 from charff.model.network import FFNet
 
 
@@ -42,10 +45,20 @@ def next_logits(model: FFNet, readout: str, windows: torch.Tensor, state: list[t
     return readout_logits
 
 
+def calibrated_next_logits(model: FFNet, readout: str, windows: torch.Tensor, state: list[torch.Tensor],
+                           readout_logits: torch.Tensor) -> torch.Tensor:
+    """next_logits with the softmax readout divided by its calibrated temperature (the goodness
+    readout's is always applied): the distribution samples are drawn from."""
+    logits = next_logits(model, readout, windows, state, readout_logits)
+    return model.calibrated_softmax_logits(logits) if readout == "softmax" else logits
+
+
 @torch.no_grad()
 def generate(model: FFNet, prompt: torch.Tensor, count: int, max_new_chars: int, generator: torch.Generator,
-             temperature: float = 1.0, top_k: int = 0, readout: str = "softmax") -> torch.Tensor:
-    """Continue a prompt (ids, at least one window long) `count` times; returns (count, new chars)."""
+             temperature: float = 1.0, top_k: int = 0, readout: str = "softmax",
+             never: int | None = None) -> torch.Tensor:
+    """Continue a prompt (ids, at least one window long) `count` times from the calibrated readout,
+    never emitting `never` (the unknown symbol); returns (count, new chars)."""
     window = model.config.window
     state = model.initial_state(count, prompt.device)
     ids = prompt[None, :].expand(count, -1)
@@ -55,8 +68,8 @@ def generate(model: FFNet, prompt: torch.Tensor, count: int, max_new_chars: int,
         state, logits = model.next_state(activities), model.readout_logits(activities)
     windows, out = ids[:, -window:], []
     for _ in range(max_new_chars):
-        chars = sample_from_logits(next_logits(model, readout, windows, state, logits), generator,
-                                   temperature, top_k)
+        chars = sample_from_logits(calibrated_next_logits(model, readout, windows, state, logits), generator,
+                                   temperature, top_k, never=never)
         out.append(chars)
         windows = torch.cat([windows[:, 1:], chars[:, None]], dim=1)
         activities = model(windows, state)
@@ -64,15 +77,39 @@ def generate(model: FFNet, prompt: torch.Tensor, count: int, max_new_chars: int,
     return torch.stack(out, dim=1)
 
 
+def prompt_context(prompt: str, window: int, training_text: str | None, seed: int) -> str:
+    """A prompt shorter than the window is extended on the left with the real text before one of
+    its occurrences in the training split (chosen by the seed), never with invented padding."""
+    if len(prompt) >= window:
+        return prompt
+    if training_text is None:
+        raise CharffError(f"the prompt has {len(prompt)} characters; give at least the model's window of "
+                          f"{window}, or make the run's corpus available to extend it from real text")
+    need = window - len(prompt)
+    places = [m.start() for m in re.finditer(f"(?={re.escape(prompt)})", training_text) if m.start() >= need]
+    if not places:
+        raise CharffError(f"the prompt {prompt!r} is shorter than the model's window of {window} and never "
+                          "occurs in the training text; give a longer prompt")
+    place = places[int(torch.randint(len(places), (1,), generator=torch.Generator().manual_seed(seed)))]
+    return training_text[place - need : place] + prompt
+
+
+def clean_prompt(vocab: Vocabulary, prompt: str) -> tuple[str, str | None]:
+    """The prompt as the corpus was cleaned (characters outside the alphabet dropped), and a one-line
+    note of what changed, or None when nothing did."""
+    cleaned = vocab.clean(prompt)
+    cleaned = "".join(c for c in cleaned if c in vocab.symbols and c != UNKNOWN)
+    if cleaned == prompt:
+        return cleaned, None
+    return cleaned, f"note: prompt cleaned as the corpus was ({vocab.alphabet}): {prompt!r} -> {cleaned!r}"
+
+
 def sample_text(model: FFNet, vocab: Vocabulary, prompt: str, count: int, max_new_chars: int, seed: int,
-                temperature: float = 1.0, top_k: int = 0, readout: str = "softmax") -> list[str]:
-    """`count` continuations of a prompt, each printed after the prompt as the alphabet folds it."""
-    prompt = vocab.fold(prompt)
-    ids = vocab.encode(prompt, strict=True)
-    window = model.config.window
-    if len(ids) < window:  # pad short prompts on the left with spaces (or the first symbol)
-        pad = vocab.symbols.index(" ") if " " in vocab.symbols else 0
-        ids = torch.cat([torch.full((window - len(ids),), pad, dtype=torch.long), ids])
+                temperature: float = 1.0, top_k: int = 0, readout: str = "softmax",
+                training_text: str | None = None) -> list[str]:
+    """`count` continuations of a (cleaned) prompt, each printed after the prompt."""
+    context = prompt_context(prompt, model.config.window, training_text, seed)
     generator = torch.Generator().manual_seed(seed)
-    out = generate(model, ids, count, max_new_chars, generator, temperature, top_k, readout)
+    out = generate(model, vocab.encode(context, strict=True), count, max_new_chars, generator, temperature, top_k,
+                   readout, never=vocab.unknown_id)
     return [prompt + vocab.decode(row) for row in out]

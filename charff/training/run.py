@@ -34,10 +34,14 @@ from charff.training.checkpoint import load_checkpoint
 from charff.training.optim import granularity
 from charff.training.trainer import Trainer
 
+SAMPLE_COUNT, SAMPLE_LENGTH = 16, 250  # samples.txt: continuations per readout (three printed), characters each
+COMMON_SYMBOLS = 30  # samples' rare characters: those outside the corpus's 30 most frequent
+
 
 def prepare_for(config: Config) -> Dataset:
     c = config.corpus
-    return prepare(c.name, c.alphabet, c.val_fraction, config.model.window)
+    return prepare(c.name, c.alphabet, c.val_fraction, config.model.window,
+                   calibration_fraction=c.calibration_fraction)
 
 
 def start_run(config: Config, run_dir: Path, hooks: list[Hook] = (), dataset: Dataset | None = None) -> Trainer:
@@ -103,27 +107,43 @@ def load_model(run_dir: Path) -> tuple[FFNet, Vocabulary, dict]:
     return model, vocab, payload
 
 
-def write_samples(trainer: Trainer, count: int = 3, length: int = 200) -> str:
-    """A few continuations of a validation prompt from each readout, saved beside the run."""
+def training_text_of(config: Config) -> str | None:
+    """The run's cleaned training split, or None when its corpus cannot be loaded here."""
+    try:
+        dataset = prepare_for(config)
+    except CharffError:
+        return None
+    return dataset.vocab.decode(dataset.train)
+
+
+def write_samples(trainer: Trainer, count: int = SAMPLE_COUNT, length: int = SAMPLE_LENGTH) -> dict:
+    """Continuations of a validation prompt from each readout, saved beside the run (the first
+    three printed), and the share of characters outside the corpus's 30 most frequent."""
     model, vocab, window = trainer.model, trainer.dataset.vocab, trainer.config.model.window
     prompt = trainer.dataset.val[: 4 * window].to(trainer.device)
     generator = torch.Generator(device=trainer.device).manual_seed(trainer.config.train.seed)
-    lines = [f"prompt: {vocab.decode(prompt)!r}"]
+    frequent = {c for c, _ in trainer.reference.most_common(COMMON_SYMBOLS)}
+    corpus_share = 1 - sum(trainer.reference[c] for c in frequent) / sum(trainer.reference.values())
+    lines, shares = [f"prompt: {vocab.decode(prompt)!r}"], {"corpus": corpus_share}
     model.eval()
-    for readout in ("softmax", "goodness"):
-        out = generate(model, prompt, count, length, generator, readout=readout)
-        lines += [f"[{readout}] {vocab.decode(row)}" for row in out]
+    readouts = ("softmax", "goodness") if trainer.config.train.learner == "ff" else ("softmax",)
+    for readout in readouts:
+        out = generate(model, prompt, count, length, generator, readout=readout, never=vocab.unknown_id)
+        texts = [vocab.decode(row) for row in out]
+        shares[readout] = sum(c not in frequent for text in texts for c in text) / (count * length)
+        lines += [f"[{readout}] {text}" for text in texts[:3]]
     model.train()
-    text = "\n".join(lines) + "\n"
-    write_text_atomic(trainer.run_dir / SAMPLES_FILE, text)
-    return text
+    lines.append(f"share of characters outside the corpus's {COMMON_SYMBOLS} most frequent: "
+                 + ", ".join(f"{name} {share:.2%}" for name, share in shares.items()))
+    write_text_atomic(trainer.run_dir / SAMPLES_FILE, "\n".join(lines) + "\n")
+    return {"rare_share": shares, "chars": count * length}
 
 
 def finish_run(trainer: Trainer) -> dict:
     """summary.json and samples.txt; summary.json last, since its presence marks the run finished."""
     updates = {**granularity(trainer.config), "updates": trainer.learner.updates}
     summary = summarise(read_records(trainer.run_dir), trainer.dataset, trainer.chars, trainer.elapsed, updates)
-    write_samples(trainer)
+    summary["samples"] = write_samples(trainer)
     write_json(trainer.run_dir / SUMMARY_FILE, summary)
     trainer.release()
     return summary

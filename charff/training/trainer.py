@@ -62,6 +62,7 @@ class Trainer:
         self.stream_generator = torch.Generator().manual_seed(t.seed + 1)
         self.train_ids = dataset.train.to(self.device)
         self.val_ids = dataset.val.to(self.device)
+        self.calibration_ids = dataset.calibration.to(self.device)
         self.streams = Streams(self.train_ids, t.streams, config.model.window, self.stream_generator)
         self.state = self.model.initial_state(t.streams, self.device)
         self.logits = torch.zeros(t.streams, dataset.vocab.size, device=self.device)
@@ -178,7 +179,8 @@ class Trainer:
         self.model.eval()
         record = {"kind": "eval", "chars": self.chars, "phase": self.current_phase().kind,
                   "phase_index": self.phase_index, "seconds": round(self.elapsed, 3)}
-        record.update(evaluate(self.model, self.val_ids, t.eval_streams, t.eval_goodness_chars, t.seed))
+        record.update(evaluate(self.model, self.val_ids, self.calibration_ids, t.eval_streams, t.eval_goodness_chars,
+                               t.seed, goodness_readout=t.learner == "ff"))
         record.update({f"train_{key}": total / count for key, (total, count) in self.train_sums.items()})
         self.call("add_to_eval", record)
         record.update(sample_stats(self.model, self.val_ids, self.dataset.vocab, self.reference, t.seed))

@@ -1,15 +1,22 @@
-"""Validation: accuracy and bits/char of both readouts on the same characters, goodness of real
-and teacher-forced windows per layer, and dead units. Streams run through contiguous segments
-of the validation split so the recurrent state sees real history."""
+"""Validation: accuracy and bits/char of both readouts, goodness of real and teacher-forced windows
+per layer, and dead units. Streams run through contiguous segments of a split so the recurrent
+state sees real history.
+
+Each readout's temperature is fitted on the calibration slice (held out from training, never the
+validation split), then the validation split is scored with it. Intervals are 95% intervals over
+the segments' means: neighbouring characters are correlated, segments far apart nearly are not.
+"""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
+from charff.analysis.stats import mean_ci
 from charff.analysis.textstats import text_stats
 from charff.data.vocab import Vocabulary
 from charff.model.network import FFNet
@@ -21,7 +28,7 @@ SAMPLE_STREAMS, SAMPLE_CHARS = 16, 100  # samples drawn at every evaluation
 
 
 def fit_temperature(scores: torch.Tensor, targets: torch.Tensor) -> float:
-    """The goodness-readout temperature minimising cross-entropy (golden section on log T)."""
+    """The temperature minimising cross-entropy (golden section on log T)."""
     def loss(log_t: float) -> float:
         return F.cross_entropy(scores / math.exp(log_t), targets).item()
 
@@ -50,78 +57,123 @@ def bits(logits: torch.Tensor, targets: torch.Tensor) -> float:
     return F.cross_entropy(logits, targets).item() / math.log(2)
 
 
-@torch.no_grad()
-def evaluate(model: FFNet, val: torch.Tensor, streams: int, goodness_chars: int, seed: int) -> dict:
-    """Scores characters t of the validation split with p(c_t | window ending at t-1).
+@dataclass
+class Scored:
+    """One readout's scores on a split: logits (N, V), targets and the segment of each position."""
 
-    The goodness readout's temperature is fitted on the even scored positions and its bits/char
-    reported on the odd ones, so the fit never sees the characters it is judged on.
-    """
-    window = model.config.window
-    device = val.device
-    generator = torch.Generator(device=device).manual_seed(seed)
-    segment = (len(val) - 1) // streams
+    logits: list[torch.Tensor] = field(default_factory=list)
+    targets: list[torch.Tensor] = field(default_factory=list)
+    segments: list[torch.Tensor] = field(default_factory=list)
+
+    def add(self, logits: torch.Tensor, targets: torch.Tensor) -> None:
+        self.logits.append(logits)
+        self.targets.append(targets)
+        self.segments.append(torch.arange(len(targets), device=targets.device))
+
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return torch.cat(self.logits), torch.cat(self.targets), torch.cat(self.segments)
+
+    def summary(self, name: str, temperature: float) -> dict:
+        """Accuracy and bits/char at the calibrated temperature, each with its 95% half-width."""
+        logits, targets, segments = self.tensors()
+        logits = logits / temperature
+        correct = (logits.argmax(-1) == targets).double()
+        nll_bits = F.cross_entropy(logits, targets, reduction="none").double() / math.log(2)
+        out = {f"{name}_temperature": temperature}
+        for metric, values in (("acc", correct), ("bpc", nll_bits)):
+            means = torch.zeros(int(segments.max()) + 1, dtype=torch.float64, device=values.device)
+            means.index_add_(0, segments, values)
+            means /= torch.bincount(segments).clamp(min=1)
+            out[f"{name}_{metric}"] = values.mean().item()
+            out[f"{name}_{metric}_ci"] = mean_ci(means.tolist())[1]
+        return out
+
+
+@dataclass
+class SplitPass:
+    softmax: Scored
+    goodness: Scored | None
+    diagnostics: dict  # per-layer goodness of real and fake windows, AUC, dead units (validation only)
+
+
+def layout(length: int, streams: int, window: int) -> tuple[int, int]:
+    """(streams, segment length): fewer streams when the split is too short for each to warm up."""
+    segment = (length - 1) // streams
     if segment < window + WARMUP + 2:
-        streams = max(1, (len(val) - 1) // (window + WARMUP + 2))
-        segment = (len(val) - 1) // streams
+        streams = max(1, (length - 1) // (window + WARMUP + 2))
+        segment = (length - 1) // streams
+    return streams, segment
+
+
+@torch.no_grad()
+def score_split(model: FFNet, ids: torch.Tensor, streams: int, goodness_chars: int | None,
+                fakes: torch.Generator | None) -> SplitPass:
+    """Scores characters t of a split with p(c_t | window ending at t-1). goodness_chars: how many
+    positions the goodness readout scores (0: all; None: no goodness readout); fakes: when given,
+    also the diagnostics from teacher-forced fake windows."""
+    window, device = model.config.window, ids.device
+    streams, segment = layout(len(ids), streams, window)
     starts = torch.arange(streams, device=device) * segment
     lags = torch.arange(-window + 1, 1, device=device)
-    state = model.initial_state(streams, val.device)
+    state = model.initial_state(streams, device)
     steps = range(window - 1, segment)
     scored_steps = len(steps) - WARMUP
-    goodness_every = max(1, math.ceil(scored_steps * streams / max(goodness_chars, 1)))
-    soft_logits, soft_targets, good_scores, good_targets = [], [], [], []
+    goodness_every = max(1, math.ceil(scored_steps * streams / goodness_chars)) if goodness_chars else 1
+    softmax, good = Scored(), Scored() if goodness_chars is not None else None
     layers = len(model.layers)
-    sum_real, sum_fake = torch.zeros(layers, device=device), torch.zeros(layers, device=device)
-    total_real, total_fake = [], []
+    real_good, fake_good = [], []
     active = [torch.zeros(w, dtype=torch.bool, device=device) for w in model.config.hidden]
     logits = None
-    count = 0
     for n, offset in enumerate(steps):
-        windows = val[(starts + offset)[:, None] + lags]
+        windows = ids[(starts + offset)[:, None] + lags]
         scored = n >= WARMUP
         if scored:
             targets = windows[:, -1]
-            soft_logits.append(logits)
-            soft_targets.append(targets)
-            if (n - WARMUP) % goodness_every == 0:
-                good_scores.append(model.candidate_goodness(windows[:, :-1], state))
-                good_targets.append(targets)
-            fake_last = sample_from_logits(logits, generator, forbid=targets)
-            fake = torch.cat([windows[:, :-1], fake_last[:, None]], dim=1)
-            fake_acts = model(fake, state)
+            softmax.add(logits, targets)
+            if good is not None and (n - WARMUP) % goodness_every == 0:
+                good.add(model.candidate_goodness(windows[:, :-1], state), targets)
+            if fakes is not None:
+                fake_last = sample_from_logits(logits, fakes, forbid=targets)
+                fake_acts = model(torch.cat([windows[:, :-1], fake_last[:, None]], dim=1), state)
+                fake_good.append(torch.stack([goodness(a) for a in fake_acts]))
         activities = model(windows, state)
-        if scored:
-            real_good = torch.stack([goodness(a) for a in activities])  # (layers, streams)
-            fake_good = torch.stack([goodness(a) for a in fake_acts])
-            sum_real += real_good.sum(dim=1)
-            sum_fake += fake_good.sum(dim=1)
-            total_real.append(real_good.sum(dim=0))
-            total_fake.append(fake_good.sum(dim=0))
-            count += streams
+        if scored and fakes is not None:
+            real_good.append(torch.stack([goodness(a) for a in activities]))  # (layers, streams)
             for seen, a in zip(active, activities, strict=True):
                 seen |= (a > 0).any(dim=0)
         state, logits = model.next_state(activities), model.readout_logits(activities)
-    soft_logits, soft_targets = torch.cat(soft_logits), torch.cat(soft_targets)
-    scores, good_targets = torch.cat(good_scores), torch.cat(good_targets)
-    temperature = fit_temperature(scores[0::2], good_targets[0::2])
-    model.goodness_temperature.fill_(temperature)
-    held_out = scores[1::2] if len(scores) > 1 else scores
-    held_targets = good_targets[1::2] if len(scores) > 1 else good_targets
-    record = {
-        "val_chars": len(soft_targets),
-        "softmax_acc": (soft_logits.argmax(-1) == soft_targets).float().mean().item(),
-        "softmax_bpc": bits(soft_logits, soft_targets),
-        "goodness_chars": len(good_targets),
-        "goodness_acc": (scores.argmax(-1) == good_targets).float().mean().item(),
-        "goodness_bpc": bits(held_out / temperature, held_targets),
-        "goodness_temperature": temperature,
-        "goodness_auc": auc(torch.cat(total_real), torch.cat(total_fake)),
-    }
-    for i in range(layers):
-        record[f"good_real/{i}"] = (sum_real[i] / count).item()
-        record[f"good_fake/{i}"] = (sum_fake[i] / count).item()
-        record[f"dead/{i}"] = 1.0 - active[i].float().mean().item()
+    diagnostics = {}
+    if fakes is not None:
+        real, fake = torch.cat(real_good, dim=1), torch.cat(fake_good, dim=1)  # (layers, positions)
+        diagnostics["goodness_auc"] = auc(real.sum(dim=0), fake.sum(dim=0))
+        for i in range(layers):
+            diagnostics[f"good_real/{i}"] = real[i].mean().item()
+            diagnostics[f"good_fake/{i}"] = fake[i].mean().item()
+            diagnostics[f"dead/{i}"] = 1.0 - active[i].float().mean().item()
+    return SplitPass(softmax, good, diagnostics)
+
+
+@torch.no_grad()
+def evaluate(model: FFNet, val: torch.Tensor, calibration: torch.Tensor, streams: int, goodness_chars: int,
+             seed: int, goodness_readout: bool = True) -> dict:
+    """Fits both readouts' temperatures on the calibration slice, then scores the validation split
+    (the goodness readout on goodness_chars positions, 0 meaning all). A net not trained by FF
+    (goodness_readout False) has no goodness readout to report."""
+    calibrating = score_split(model, calibration, streams, 0 if goodness_readout else None, None)
+    record = {"calibration_chars": len(calibration)}
+    generator = torch.Generator(device=val.device).manual_seed(seed)
+    validating = score_split(model, val, streams, goodness_chars if goodness_readout else None, generator)
+    temperatures = {}
+    for name in ("softmax", "goodness") if goodness_readout else ("softmax",):
+        logits, targets, _ = getattr(calibrating, name).tensors()
+        temperatures[name] = fit_temperature(logits, targets)
+        getattr(model, f"{name}_temperature").fill_(temperatures[name])
+    record["val_chars"] = len(validating.softmax.tensors()[1])
+    record.update(validating.softmax.summary("softmax", temperatures["softmax"]))
+    if goodness_readout:
+        record["goodness_chars"] = len(validating.goodness.tensors()[1])
+        record.update(validating.goodness.summary("goodness", temperatures["goodness"]))
+    record.update(validating.diagnostics)
     return record
 
 
