@@ -135,7 +135,7 @@ def test_sigterm_on_train_checkpoints_and_says_so_in_one_line(tmp_path):
 
 GRID = """
 description = "interrupted sweep"
-seeds = [0, 1]
+seeds = [0, 1, 2]
 [base.model]
 hidden = [16]
 [base.train]
@@ -170,7 +170,9 @@ def test_a_stopped_sweep_leaves_no_process_and_continues(tmp_path, signum):
     assert all(gone(pid) for pid in workers)
     stopped_at = [load_checkpoint(c.parent)["trainer"]["chars"] for c in cells]
     assert all(0 < chars < 8_000 for chars in stopped_at)
+    queued = out / "lr=0.003" / "seed2" / "checkpoint.pt"
+    assert not queued.exists()  # the third cell was queued behind two workers and never started
     main(["ablate", str(grid), "--out", str(out), "--workers", "2", "--yes"])  # the same command continues
-    for cell in cells:
+    for cell in [*cells, queued]:
         evals = evals_of(read_records(cell.parent))
         assert [r["chars"] for r in evals] == list(range(400, 8_001, 400))

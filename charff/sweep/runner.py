@@ -95,7 +95,7 @@ def run_in_workers(cells: list[Cell], pending: list[Cell], workers: int, on_done
 
     previous = {s: signal.signal(s, forward) for s in STOP_SIGNALS}
     try:
-        while queue or running:
+        while (queue and not stop) or running:  # once stopped, queued cells never start
             while queue and not stop and len(running) < workers:
                 cell = queue.pop(0)
                 process = context.Process(target=worker_main, args=(cell, threads), daemon=False)
