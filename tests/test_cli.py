@@ -89,7 +89,8 @@ def test_bad_config_file(tmp_path, capsys):
 def test_a_prompt_is_cleaned_as_the_corpus_was_with_a_note(trained_run, capsys):
     main(["sample", str(trained_run), "--start", "The Fox: a tale!", "--num-samples", "2", "--max-new-chars", "5"])
     out = capsys.readouterr()
-    assert out.err.strip() == "note: prompt cleaned as the corpus was (hinton30): 'The Fox: a tale!' -> 'the fox a tale'"
+    note = "note: prompt cleaned as the corpus was (hinton30): 'The Fox: a tale!' -> 'the fox a tale'"
+    assert out.err.strip() == note
     assert [line[:14] for line in out.out.splitlines() if line != "---"] == ["the fox a tale"] * 2
 
 
