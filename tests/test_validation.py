@@ -1,0 +1,64 @@
+"""Evaluation: readouts calibrated on the held-out calibration slice, scored on the whole
+validation split, with intervals; no goodness readout for nets not trained by FF."""
+
+import math
+
+import pytest
+import torch
+
+from charff.analysis.stats import mean_ci
+from charff.config import ModelConfig
+from charff.data.dataset import prepare
+from charff.model.network import FFNet
+from charff.training.trainer import Trainer
+from charff.training.validation import Scored, evaluate
+from tests.conftest import tiny_config
+
+
+def small_model():
+    torch.manual_seed(0)
+    return FFNet(ModelConfig(window=6, hidden=[16, 16]), 30)
+
+
+def test_temperatures_come_from_the_calibration_slice_never_from_validation():
+    model = small_model()
+    calibration = torch.randint(0, 30, (600,), generator=torch.Generator().manual_seed(1))
+    records = []
+    for seed in (2, 3):  # two different validation splits
+        val = torch.randint(0, 30, (900,), generator=torch.Generator().manual_seed(seed))
+        records.append(evaluate(model, val, calibration, streams=8, goodness_chars=0, seed=0))
+    for name in ("softmax_temperature", "goodness_temperature"):
+        assert records[0][name] == records[1][name]
+    assert records[0]["softmax_bpc"] != records[1]["softmax_bpc"]
+    other = torch.randint(0, 30, (600,), generator=torch.Generator().manual_seed(4))
+    shifted = evaluate(model, val, other, streams=8, goodness_chars=0, seed=0)
+    assert shifted["goodness_temperature"] != records[1]["goodness_temperature"]
+
+
+def test_the_goodness_readout_scores_the_whole_split_unless_told_otherwise():
+    model = small_model()
+    val = torch.randint(0, 30, (900,), generator=torch.Generator().manual_seed(2))
+    whole = evaluate(model, val, val[:300], streams=8, goodness_chars=0, seed=0)
+    assert whole["goodness_chars"] == whole["val_chars"] > 700
+    part = evaluate(model, val, val[:300], streams=8, goodness_chars=100, seed=0)
+    assert 100 <= part["goodness_chars"] < 200
+
+
+def test_intervals_are_over_the_segments_means():
+    scored = Scored()
+    logits = torch.zeros(4, 3)
+    logits[:, 0] = 5.0
+    for targets in ([0, 0, 1, 1], [0, 1, 1, 1]):  # segment i is row i of every step
+        scored.add(logits, torch.tensor(targets))
+    out = scored.summary("softmax", 1.0)
+    assert out["softmax_acc"] == pytest.approx(3 / 8)
+    assert out["softmax_acc_ci"] == pytest.approx(mean_ci([1.0, 0.5, 0.0, 0.0])[1])
+    assert out["softmax_bpc_ci"] > 0 and math.isfinite(out["softmax_bpc"])
+
+
+@pytest.mark.parametrize("learner", ["backprop", "frozen_random"])
+def test_yardsticks_report_no_goodness_readout(learner):
+    config = tiny_config(chars=1_000, eval_every=1_000, learner=learner)
+    record = Trainer(config, prepare("fables", "hinton30", 0.1, config.model.window)).run()[-1]
+    assert "softmax_acc" in record and "goodness_auc" in record
+    assert not any(key.startswith(("goodness_acc", "goodness_bpc")) for key in record)
