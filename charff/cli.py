@@ -127,11 +127,16 @@ def parse_seeds(text: str | None) -> list[int] | None:
 def sweep(args, grid_path: Path, prefix: str, fall_back: bool) -> None:
     from charff.config import parse_overrides
     from charff.rundir import default_run_dir
-    from charff.sweep.execute import fall_back_from_aesop, run_sweep
+    from charff.sweep.execute import Executor, fall_back_from_aesop, run_sweep
     from charff.sweep.grid import load_grid
 
     if args.workers < 1:
         raise CharffError(f"--workers must be at least 1, got {args.workers}")
+    if args.cpus_per_cell < 1 or args.gpus_per_cell < 0:
+        raise CharffError("--cpus-per-cell must be at least 1 and --gpus-per-cell zero or more")
+    if args.address and args.executor != "ray":
+        raise CharffError("--address names a Ray cluster; add --executor ray")
+    executor = Executor(args.executor, args.workers, args.address, args.cpus_per_cell, args.gpus_per_cell)
     overrides = parse_overrides(args.set)
     if args.corpus:
         overrides["corpus.name"] = args.corpus
@@ -141,7 +146,7 @@ def sweep(args, grid_path: Path, prefix: str, fall_back: bool) -> None:
     if fall_back:
         fall_back_from_aesop(grid, console)
     out = Path(args.out) if args.out else default_run_dir(prefix)
-    run_sweep(grid, out, args.workers, console, args.yes, tuple(args.log))
+    run_sweep(grid, out, executor, console, args.yes, tuple(args.log))
 
 
 def cmd_reproduce(args) -> None:
@@ -180,6 +185,12 @@ def add_sweep_options(parser: argparse.ArgumentParser, workers: int) -> None:
     parser.add_argument("--workers", type=int, default=workers,
                         help=f"cells run in parallel worker processes (default {workers})")
     parser.add_argument("--yes", action="store_true", help="run even when the estimate exceeds the grid's budget")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="local worker processes, or Ray tasks (needs pip install 'charff[ray]')")
+    parser.add_argument("--address", help="HOST:PORT of a running Ray cluster (default: start a local Ray)")
+    parser.add_argument("--cpus-per-cell", type=int, default=1, help="Ray: CPUs (torch threads) per cell (default 1)")
+    parser.add_argument("--gpus-per-cell", type=float, default=0.0,
+                        help="Ray: GPUs per cell; fractions let cells share one (default 0)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@ against its budget, the cells run (resumably), then the report."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -17,9 +18,21 @@ from charff.hooks.progress import ProgressBar
 from charff.rundir import make_dir
 from charff.storage import write_json
 from charff.sweep.grid import Cell, Grid
+from charff.sweep.ray_executor import import_ray, run_on_ray
 from charff.sweep.runner import estimate_minutes, measure_rate, run_cells
 from charff.training.optim import granularity
 from charff.training.schedule import schedule_of
+
+
+@dataclass(frozen=True)
+class Executor:
+    """Where cells run: local worker processes, or Ray tasks (embedded, or a cluster at address)."""
+
+    kind: str = "local"  # "local" or "ray"
+    workers: int = 1  # local: cells at a time
+    address: str | None = None  # ray: HOST:PORT of a running cluster; None starts a local Ray
+    cpus_per_cell: int = 1  # ray: CPUs each task declares (and its torch threads)
+    gpus_per_cell: float = 0.0  # ray: GPUs each task declares (fractions share one GPU)
 
 
 def fall_back_from_aesop(grid: Grid, console: Console) -> None:
@@ -48,21 +61,31 @@ def manifest(grid: Grid, cells: list[Cell], out: Path) -> dict:
             "cells": [{"name": c.name, "seed": c.seed, "run_dir": str(c.run_dir.relative_to(out))} for c in cells]}
 
 
-def run_sweep(grid: Grid, out: Path, workers: int, console: Console, yes: bool = False,
+def run_sweep(grid: Grid, out: Path, executor: Executor, console: Console, yes: bool = False,
               log: tuple[str, ...] = ()) -> SweepResult:
     cells = grid.cells(out, tuple(log))
     build_loggers(list(log), out)  # a missing logger fails now, in one line, not in every worker
+    if executor.kind == "ray":
+        import_ray()  # a missing Ray fails now, in one line
+    workers = executor.workers if executor.kind == "local" else 1
     minutes = estimate_minutes(cells, measure_rate(grid.base, workers))
+    where = "here" if executor.kind == "local" else "at one local worker's rate"
     console.print(f"{grid.description}: {len(grid.settings)} settings x {len(grid.seeds)} seeds = "
                   f"{len(cells)} cells of {grid.base.train.chars:,} characters on {grid.base.corpus.name}; "
-                  f"estimated {minutes:.0f} minutes here (budget {grid.budget_minutes:g}); out {out}",
+                  f"estimated {minutes:.0f} minutes {where} (budget {grid.budget_minutes:g}); out {out}",
                   highlight=False)
     if minutes > grid.budget_minutes and not yes:
         raise CharffError(f"estimated {minutes:.0f} minutes exceeds the grid's budget of "
                           f"{grid.budget_minutes:g}; rerun with --yes to go ahead")
     make_dir(out)
     write_json(out / SWEEP_FILE, manifest(grid, cells, out))
-    if workers <= 1:
+    if executor.kind == "ray":
+        with Progress(console=console) as progress:
+            task = progress.add_task("cells on Ray", total=len(cells))
+            run_cells(cells, 0, lambda cell: progress.advance(task),
+                      run_pending=lambda pending, done: run_on_ray(pending, done, executor.address,
+                                                                  executor.cpus_per_cell, executor.gpus_per_cell))
+    elif workers <= 1:
         def bar(cell: Cell, i: int) -> list:
             return [ProgressBar(f"[{i}] {cell.name} seed {cell.seed}")]
 

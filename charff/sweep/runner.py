@@ -63,13 +63,18 @@ def worker_main(cell: Cell, threads: int) -> None:
 
 
 def run_cells(cells: list[Cell], workers: int, on_done: Callable[[Cell], None],
-              hooks_for: Callable[[Cell, int], list[Hook]] = lambda cell, i: []) -> None:
+              hooks_for: Callable[[Cell, int], list[Hook]] = lambda cell, i: [],
+              run_pending: Callable[[list[Cell], Callable[[Cell], None]], None] | None = None) -> None:
     """Run the unfinished cells; on_done is called once per cell, finished ones first.
-    With one worker the cells run here, each with the hooks hooks_for gives it."""
+    With one worker the cells run here, each with the hooks hooks_for gives it; run_pending, when
+    given, runs them elsewhere (Ray)."""
     pending = [c for c in cells if not is_finished(c.run_dir)]
     for cell in cells:
         if cell not in pending:
             on_done(cell)
+    if run_pending is not None:
+        run_pending(pending, on_done)
+        return
     if workers <= 1:
         for i, cell in enumerate(pending, 1):
             try:
