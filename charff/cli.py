@@ -54,9 +54,9 @@ def cmd_train(args) -> None:
     if args.resume:
         if args.config or args.set:
             raise CharffError("--resume continues a run with its saved config; drop CONFIG and --set")
-        trainer = resume_run(Path(args.resume), [bar, *build_loggers(args.log, Path(args.resume))])
+        trainer = resume_run(Path(args.resume), [bar, *build_loggers(args.log, Path(args.resume))], args.device)
     else:
-        config = load_config(args.config, args.set)
+        config = load_config(args.config, [*args.set, *([f"train.device={args.device}"] if args.device else [])])
         out = Path(args.out) if args.out else default_run_dir()
         loggers = build_loggers(args.log, out)
         trainer = start_run(config, out, [bar, *loggers])
@@ -212,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(train)
     train.add_argument("--out", help="run directory (default runs/train-TIMESTAMP)")
     train.add_argument("--resume", metavar="RUN", help="continue an interrupted run exactly")
+    train.add_argument("--device", help="train on this device; with --resume, continue there (a CUDA run on cpu)")
     train.set_defaults(func=cmd_train)
 
     sample = sub.add_parser("sample", help="generate text from a trained run")

@@ -73,3 +73,28 @@ def test_yardstick_learners_train(learner):
     after = list(trainer.model.layers.parameters())
     changed = any((a != b).any() for a, b in zip(after, before, strict=True))
     assert changed == (learner == "backprop")
+
+
+def test_a_run_checkpointed_on_another_device_continues_on_the_cpu(tmp_path):
+    """A CUDA checkpoint, as this CPU-only machine can make one: the config says cuda and the
+    sampler's RNG state has the CUDA generator's 16-byte format."""
+    import torch
+
+    from charff.errors import CharffError
+    from charff.training.checkpoint import load_checkpoint, save_checkpoint
+
+    config = tiny_config(chars=4_000, eval_every=2_000)
+    broken = start_run(config, tmp_path / "run", [StopAt(2_000)])
+    with pytest.raises(Interrupted):
+        broken.run()
+    payload = load_checkpoint(tmp_path / "run")
+    payload["config"]["train"]["device"] = "cuda"
+    payload["trainer"]["generator"] = torch.zeros(16, dtype=torch.uint8)
+    save_checkpoint(payload, tmp_path / "run" / "checkpoint.pt")
+    if not torch.cuda.is_available():
+        with pytest.raises(CharffError, match="CUDA is not available"):
+            resume_run(tmp_path / "run")
+    resumed = resume_run(tmp_path / "run", device="cpu")
+    assert resumed.device.type == "cpu" and resumed.chars == 2_000
+    resumed.run()
+    assert [r["chars"] for r in evals_of(read_records(tmp_path / "run"))] == [2_000, 4_000]

@@ -65,29 +65,37 @@ def start_run(config: Config, run_dir: Path, hooks: list[Hook] = (), dataset: Da
         raise
 
 
-def resume_run(run_dir: Path, hooks: list[Hook] = ()) -> Trainer:
+def resume_run(run_dir: Path, hooks: list[Hook] = (), device: str | None = None) -> Trainer:
     """Continue the run in run_dir exactly where its last checkpoint left it (from the start when
-    it was stopped before its first checkpoint)."""
+    it was stopped before its first checkpoint), on `device` when given (a run checkpointed on
+    CUDA continues on the CPU; the sampler's random stream is then reseeded, see Trainer)."""
     if not holds_run(run_dir):
         raise CharffError(f"no run at {run_dir}; start one with `charff train --out {run_dir}`")
     if is_finished(run_dir):
         raise CharffError(f"{run_dir} has finished; there is nothing to resume")
     lock = RunLock(run_dir)
     try:
-        return continue_run(run_dir, hooks, lock)
+        return continue_run(run_dir, hooks, lock, device)
     except BaseException:
         lock.release()
         raise
 
 
-def continue_run(run_dir: Path, hooks: list[Hook], lock: RunLock) -> Trainer:
+def on_device(tree: dict, device: str | None) -> Config:
+    """A saved config, moved to another device when one is given."""
+    if device is not None:
+        tree = {**tree, "train": {**tree["train"], "device": device}}
+    return config_from_dict(tree)
+
+
+def continue_run(run_dir: Path, hooks: list[Hook], lock: RunLock, device: str | None = None) -> Trainer:
     log = MetricsLog(run_dir)
     if not (Path(run_dir) / CHECKPOINT_FILE).exists():  # killed before its first checkpoint
-        config = config_from_dict(read_toml(Path(run_dir) / CONFIG_FILE, "config file", "retrain"))
+        config = on_device(read_toml(Path(run_dir) / CONFIG_FILE, "config file", "retrain"), device)
         log.truncate(0)
         return Trainer(config, prepare_for(config), Path(run_dir), [log, *hooks], lock)
     payload = load_checkpoint(run_dir)
-    config = config_from_dict(payload["config"])
+    config = on_device(payload["config"], device)
     dataset = prepare_for(config)
     if dataset.vocab != Vocabulary.from_dict(payload["vocab"]):
         raise CharffError(f"the corpus behind {run_dir} changed since it was trained; restore it or retrain")

@@ -222,7 +222,10 @@ class Trainer:
         self.logits = t["logits"].to(self.device)
         self.streams.load_state_dict(t["streams"])
         self.negatives.load_state_dict(t["negatives"])
-        self.generator.set_state(t["generator"])
+        try:
+            self.generator.set_state(t["generator"])
+        except RuntimeError:  # saved on another kind of device: its RNG state does not transfer
+            self.generator.manual_seed(self.config.train.seed + self.chars)
         self.stream_generator.set_state(t["stream_generator"])
         for hook in self.hooks:
             if hook.state_key in payload["hooks"]:
