@@ -1,0 +1,100 @@
+"""Training throughput by stream count, measured side by side in one run.
+
+For 3x128 and 3x2000 at 64, 1,024 and 16,384 streams it prints characters/s of wake, sleep and
+interleaved steps (self-generated negatives), the matmul GFLOP/s those steps achieve, and that
+as a share of the device's measured float32 matmul peak; on the CPU and, when present, CUDA.
+
+    python benchmarks/throughput.py [--devices cpu,cuda] [--widths 128,2000] [--streams 64,1024,16384]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from charff.config import Config
+from charff.data.dataset import prepare
+from charff.training.schedule import Phase
+from charff.training.trainer import Trainer
+
+# forward passes per window of each step, counting a backward pass as two forwards
+PASSES = {"wake": 3, "sleep": 1 + 3, "interleaved": 3 + 3}
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_peak(device: torch.device, seconds: float = 1.0) -> float:
+    """float32 GFLOP/s of a large square matmul: the ceiling the steps are measured against."""
+    size = 4096 if device.type == "cuda" else 1024
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
+    a @ b
+    synchronize(device)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        count += 1
+    synchronize(device)
+    return 2 * size**3 * count / (time.perf_counter() - start) / 1e9
+
+
+def flops_per_window(config: Config, vocab: int) -> float:
+    """Matmul FLOPs of one forward pass of one window: layer 1's looked-up columns, every
+    bottom-up and recurrent product, and the softmax readout."""
+    widths, window = config.model.hidden, config.model.window
+    macs = window * widths[0]
+    for i, width in enumerate(widths):
+        if i:
+            macs += widths[i - 1] * width
+        macs += width * width  # recurrence "self": the layer's own state at t-1
+    macs += sum(widths) * vocab
+    return 2.0 * macs
+
+
+def measure(width: int, streams: int, kind: str, device: str, seconds: float) -> tuple[float, float]:
+    """(characters/s, achieved matmul GFLOP/s) of one kind of step."""
+    config = Config()
+    config.model.hidden = [width] * 3
+    config.train.streams = streams
+    config.train.negatives = "self_generated"
+    config.train.device = device
+    trainer = Trainer(config, prepare("fables", "hinton30", 0.1, config.model.window))
+    phase = Phase(kind, 10**12)
+    trainer.step(phase, streams)  # warm-up
+    synchronize(trainer.device)
+    steps, start = 0, time.perf_counter()
+    while steps < 2 or time.perf_counter() - start < seconds:
+        trainer.step(phase, streams)
+        steps += 1
+    synchronize(trainer.device)
+    rate = steps * streams / (time.perf_counter() - start)
+    return rate, rate * PASSES[kind] * flops_per_window(config, 30) / 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", default="cpu,cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--widths", default="128,2000")
+    parser.add_argument("--streams", default="64,1024,16384")
+    parser.add_argument("--seconds", type=float, default=2.0)
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
+    for device in args.devices.split(","):
+        peak = matmul_peak(torch.device(device))
+        name = torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu"
+        print(f"\n{device} ({name}): float32 matmul peak {peak:,.0f} GFLOP/s")
+        print(f"{'net':>7} {'streams':>8} {'step':<12} {'chars/s':>12} {'GFLOP/s':>9} {'of peak':>8}")
+        for width in (int(w) for w in args.widths.split(",")):
+            for streams in (int(s) for s in args.streams.split(",")):
+                for kind in ("wake", "sleep", "interleaved"):
+                    rate, gflops = measure(width, streams, kind, device, args.seconds)
+                    print(f"{'3x' + str(width):>7} {streams:>8,} {kind:<12} {rate:>12,.0f} {gflops:>9,.1f} "
+                          f"{gflops / peak:>8.1%}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
