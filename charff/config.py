@@ -80,7 +80,9 @@ class TrainConfig:
     reset_optimizer_each_phase: bool = False  # keep momentum across phases unless asked
     eval_every: int = 50_000  # characters between validation evaluations (and checkpoints)
     eval_streams: int = 64
-    eval_goodness_chars: int = 0  # validation characters scored by the costly goodness readout; 0: all
+    # characters the costly goodness readout scores at evaluations before the last (0: all); the
+    # last evaluation scores the whole validation split
+    eval_goodness_chars: int = 4096
     seed: int = 0
     device: str = "cpu"
 

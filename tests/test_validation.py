@@ -62,3 +62,9 @@ def test_yardsticks_report_no_goodness_readout(learner):
     record = Trainer(config, prepare("fables", "hinton30", 0.1, config.model.window)).run()[-1]
     assert "softmax_acc" in record and "goodness_auc" in record
     assert not any(key.startswith(("goodness_acc", "goodness_bpc")) for key in record)
+
+
+def test_only_the_last_evaluation_scores_every_character_with_the_goodness_readout():
+    config = tiny_config(chars=2_000, eval_every=1_000, eval_goodness_chars=64)
+    first, last = Trainer(config, prepare("fables", "hinton30", 0.1, config.model.window)).run()
+    assert first["goodness_chars"] < 200 < last["goodness_chars"] == last["val_chars"]

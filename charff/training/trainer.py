@@ -179,8 +179,9 @@ class Trainer:
         self.model.eval()
         record = {"kind": "eval", "chars": self.chars, "phase": self.current_phase().kind,
                   "phase_index": self.phase_index, "seconds": round(self.elapsed, 3)}
-        record.update(evaluate(self.model, self.val_ids, self.calibration_ids, t.eval_streams, t.eval_goodness_chars,
-                               t.seed, goodness_readout=t.learner == "ff"))
+        final = self.chars >= t.chars  # the last evaluation scores the goodness readout on every character
+        record.update(evaluate(self.model, self.val_ids, self.calibration_ids, t.eval_streams,
+                               0 if final else t.eval_goodness_chars, t.seed, goodness_readout=t.learner == "ff"))
         record.update({f"train_{key}": total / count for key, (total, count) in self.train_sums.items()})
         self.call("add_to_eval", record)
         record.update(sample_stats(self.model, self.val_ids, self.dataset.vocab, self.reference, t.seed))

@@ -157,9 +157,9 @@ def score_split(model: FFNet, ids: torch.Tensor, streams: int, goodness_chars: i
 def evaluate(model: FFNet, val: torch.Tensor, calibration: torch.Tensor, streams: int, goodness_chars: int,
              seed: int, goodness_readout: bool = True) -> dict:
     """Fits both readouts' temperatures on the calibration slice, then scores the validation split
-    (the goodness readout on goodness_chars positions, 0 meaning all). A net not trained by FF
-    (goodness_readout False) has no goodness readout to report."""
-    calibrating = score_split(model, calibration, streams, 0 if goodness_readout else None, None)
+    (the goodness readout on goodness_chars positions of each, 0 meaning all). A net not trained
+    by FF (goodness_readout False) has no goodness readout to report."""
+    calibrating = score_split(model, calibration, streams, goodness_chars if goodness_readout else None, None)
     record = {"calibration_chars": len(calibration)}
     generator = torch.Generator(device=val.device).manual_seed(seed)
     validating = score_split(model, val, streams, goodness_chars if goodness_readout else None, generator)
