@@ -1,10 +1,12 @@
-"""Long learning checks on aesop (opt in: `pytest -m slow`, about 10 minutes on 2 CPU cores)."""
+"""Long learning checks on aesop (opt in: `pytest -m slow`, about 15 minutes on 2 CPU cores)."""
 
 import pytest
 
-from charff.config import Config
+from charff.config import Config, load_config
 from charff.data.dataset import prepare
 from charff.data.ngram import ngram_baselines
+from charff.packaged import presets_folder
+from charff.training.run import prepare_for
 from charff.training.trainer import Trainer
 
 pytestmark = pytest.mark.slow
@@ -32,3 +34,23 @@ def test_self_generated_negatives_beat_the_bigram(aesop_dir):
     record, (bigram, _) = aesop_run("self_generated", 1_000_000)
     assert record["softmax_acc"] > bigram.accuracy
     assert record["goodness_acc"] > bigram.accuracy
+
+
+@pytest.fixture(scope="module")
+def quick_bits(aesop_dir):
+    """The quick-size run of experiments/aesop_quick_bits.toml and the trigram of its split."""
+    config = load_config(presets_folder() / "aesop_quick_bits.toml")
+    data = prepare_for(config)
+    (trigram,) = ngram_baselines(data.train.tolist(), data.val.tolist(), data.vocab.size, orders=(3,))
+    return Trainer(config, data).run()[-1], trigram
+
+
+def test_quick_size_goodness_readout_is_below_the_trigram_in_bits(quick_bits):
+    record, trigram = quick_bits
+    assert record["goodness_bpc"] <= trigram.bits_per_char
+
+
+@pytest.mark.xfail(strict=True, reason="measured 2.69 bits/char against the trigram's 2.60 (docs/results.md)")
+def test_quick_size_softmax_readout_is_below_the_trigram_in_bits(quick_bits):
+    record, trigram = quick_bits
+    assert record["softmax_bpc"] <= trigram.bits_per_char
