@@ -44,10 +44,11 @@ def cmd_corpus_show(args) -> None:
 
 
 def cmd_train(args) -> None:
+    from charff.analysis.tables import readout_text
     from charff.config import load_config
     from charff.hooks.loggers import build_loggers
     from charff.hooks.progress import ProgressBar
-    from charff.rundir import SAMPLES_FILE, SUMMARY_FILE, default_run_dir
+    from charff.rundir import SAMPLES_FILE, default_run_dir
     from charff.training.run import finish_run, resume_run, start_run
 
     bar = ProgressBar()
@@ -64,31 +65,19 @@ def cmd_train(args) -> None:
     trainer.run()
     summary = finish_run(trainer)
     final, grams = summary["final"], summary["ngram"]
-    goodness = (f", goodness readout {final['goodness_acc']:.1%} / {final['goodness_bpc']:.2f} bits/char"
-                if final["goodness_acc"] is not None else "")
-    console.print(f"validation after {summary['chars']:,} characters ({summary['seconds']:.0f} s): "
-                  f"softmax readout {final['softmax_acc']:.1%} / {final['softmax_bpc']:.2f} bits/char{goodness} "
-                  f"(95% intervals in {trainer.run_dir / SUMMARY_FILE})")
+    console.print(f"validation after {summary['chars']:,} characters ({summary['seconds']:.0f} s), "
+                  f"95% intervals: softmax readout {readout_text(final, 'softmax')}"
+                  + (f", goodness readout {readout_text(final, 'goodness')}" if final["goodness_acc"] is not None
+                     else ""))
     console.print("n-gram: " + ", ".join(f"{k} {v['acc']:.1%} / {v['bpc']:.2f}" for k, v in grams.items()))
     collapse = summary["collapse"]
     console.print(f"verdict: {collapse['verdict']} ({collapse['detail']})")
     console.print(f"samples: {trainer.run_dir / SAMPLES_FILE}")
 
 
-def read_prompt(start: str) -> str:
-    from charff.data.corpora import decode_text
-
-    if start.startswith("FILE:"):
-        path = Path(start[5:])
-        if not path.is_file():
-            raise CharffError(f"prompt file {path} does not exist")
-        return decode_text(path.read_bytes(), str(path), what="prompt file")
-    return start
-
-
 def cmd_sample(args) -> None:
     from charff.config import config_from_dict
-    from charff.model.sampling import clean_prompt, sample_text
+    from charff.model.sampling import clean_prompt, read_prompt, sample_text
     from charff.training.run import load_model, training_text_of
 
     if args.num_samples <= 0 or args.max_new_chars <= 0:
@@ -130,12 +119,6 @@ def sweep(args, grid_path: Path, prefix: str, fall_back: bool) -> None:
     from charff.sweep.execute import Executor, fall_back_from_aesop, run_sweep
     from charff.sweep.grid import load_grid
 
-    if args.workers < 1:
-        raise CharffError(f"--workers must be at least 1, got {args.workers}")
-    if args.cpus_per_cell < 1 or args.gpus_per_cell < 0:
-        raise CharffError("--cpus-per-cell must be at least 1 and --gpus-per-cell zero or more")
-    if args.address and args.executor != "ray":
-        raise CharffError("--address names a Ray cluster; add --executor ray")
     executor = Executor(args.executor, args.workers, args.address, args.cpus_per_cell, args.gpus_per_cell)
     overrides = parse_overrides(args.set)
     if args.corpus:

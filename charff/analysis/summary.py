@@ -8,7 +8,7 @@ from charff.analysis.results import evals_of
 from charff.data.dataset import Dataset
 from charff.data.ngram import ngram_baselines
 
-FINAL_KEYS = ("softmax_acc", "softmax_bpc", "goodness_acc", "goodness_bpc")
+FINAL_KEYS = ("softmax_acc", "softmax_bpc", "goodness_acc", "goodness_bpc")  # each with its "_ci" half-width
 
 
 def summarise(records: list[dict], dataset: Dataset, chars: int, seconds: float, updates: dict) -> dict:
@@ -27,7 +27,7 @@ def summarise(records: list[dict], dataset: Dataset, chars: int, seconds: float,
         "seconds": seconds,
         "chars_per_second": chars / seconds if seconds else None,
         "updates": updates,
-        "final": {k: final.get(k) for k in FINAL_KEYS},  # no goodness readout: None
+        "final": {k: final.get(k) for key in FINAL_KEYS for k in (key, key + "_ci")},  # no goodness readout: None
         "best_softmax_acc": best["softmax_acc"],
         "best_softmax_at": best["chars"],
         "collapse": detect_collapse(records, baselines[0].accuracy).to_dict(),

@@ -96,3 +96,12 @@ def granularity_table(rows: list[dict]) -> Table:
     for row in rows:
         table.add_row(row["cell"], *granularity_cells(row))
     return table
+
+
+def readout_text(final: dict, name: str) -> str:
+    """'43.4% ±0.9 / 2.72 ±0.04 bits/char'; records from before intervals were kept show none."""
+    acc, bpc = final[f"{name}_acc"], final[f"{name}_bpc"]
+    acc_ci, bpc_ci = final.get(f"{name}_acc_ci"), final.get(f"{name}_bpc_ci")
+    intervals = acc_ci is not None and bpc_ci is not None
+    return (f"{acc:.1%}" + (f" ±{acc_ci:.1%}" if intervals else "") + f" / {bpc:.2f}"
+            + (f" ±{bpc_ci:.2f}" if intervals else "") + " bits/char")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import torch
 
@@ -113,3 +114,14 @@ def sample_text(model: FFNet, vocab: Vocabulary, prompt: str, count: int, max_ne
     out = generate(model, vocab.encode(context, strict=True), count, max_new_chars, generator, temperature, top_k,
                    readout, never=vocab.unknown_id)
     return [prompt + vocab.decode(row) for row in out]
+
+
+def read_prompt(start: str) -> str:
+    from charff.data.corpora import decode_text
+
+    if start.startswith("FILE:"):
+        path = Path(start[5:])
+        if not path.is_file():
+            raise CharffError(f"prompt file {path} does not exist")
+        return decode_text(path.read_bytes(), str(path), what="prompt file")
+    return start

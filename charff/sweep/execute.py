@@ -34,6 +34,14 @@ class Executor:
     cpus_per_cell: int = 1  # ray: CPUs each task declares (and its torch threads)
     gpus_per_cell: float = 0.0  # ray: GPUs each task declares (fractions share one GPU)
 
+    def __post_init__(self):
+        if self.workers < 1:
+            raise CharffError(f"--workers must be at least 1, got {self.workers}")
+        if self.cpus_per_cell < 1 or self.gpus_per_cell < 0:
+            raise CharffError("--cpus-per-cell must be at least 1 and --gpus-per-cell zero or more")
+        if self.address and self.kind != "ray":
+            raise CharffError("--address names a Ray cluster; add --executor ray")
+
 
 def fall_back_from_aesop(grid: Grid, console: Console) -> None:
     """aesop when it can be had offline; otherwise the bundled corpus, loudly."""
