@@ -53,10 +53,6 @@ def auc(positive: torch.Tensor, negative: torch.Tensor) -> float:
     return ((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)).item()
 
 
-def bits(logits: torch.Tensor, targets: torch.Tensor) -> float:
-    return F.cross_entropy(logits, targets).item() / math.log(2)
-
-
 @dataclass
 class Scored:
     """One readout's scores on a split: logits (N, V), targets and the segment of each position."""
@@ -72,6 +68,11 @@ class Scored:
 
     def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return torch.cat(self.logits), torch.cat(self.targets), torch.cat(self.segments)
+
+    @property
+    def count(self) -> int:
+        """Positions scored."""
+        return sum(len(t) for t in self.targets)
 
     def summary(self, name: str, temperature: float) -> dict:
         """Accuracy and bits/char at the calibrated temperature, each with its 95% half-width."""
@@ -159,19 +160,20 @@ def evaluate(model: FFNet, val: torch.Tensor, calibration: torch.Tensor, streams
     """Fits both readouts' temperatures on the calibration slice, then scores the validation split
     (the goodness readout on goodness_chars positions of each, 0 meaning all). A net not trained
     by FF (goodness_readout False) has no goodness readout to report."""
-    calibrating = score_split(model, calibration, streams, goodness_chars if goodness_readout else None, None)
+    scored_by_goodness = goodness_chars if goodness_readout else None
+    calibrating = score_split(model, calibration, streams, scored_by_goodness, None)
     record = {"calibration_chars": len(calibration)}
     generator = torch.Generator(device=val.device).manual_seed(seed)
-    validating = score_split(model, val, streams, goodness_chars if goodness_readout else None, generator)
+    validating = score_split(model, val, streams, scored_by_goodness, generator)
     temperatures = {}
     for name in ("softmax", "goodness") if goodness_readout else ("softmax",):
         logits, targets, _ = getattr(calibrating, name).tensors()
         temperatures[name] = fit_temperature(logits, targets)
         getattr(model, f"{name}_temperature").fill_(temperatures[name])
-    record["val_chars"] = len(validating.softmax.tensors()[1])
+    record["val_chars"] = validating.softmax.count
     record.update(validating.softmax.summary("softmax", temperatures["softmax"]))
     if goodness_readout:
-        record["goodness_chars"] = len(validating.goodness.tensors()[1])
+        record["goodness_chars"] = validating.goodness.count
         record.update(validating.goodness.summary("goodness", temperatures["goodness"]))
     record.update(validating.diagnostics)
     return record
