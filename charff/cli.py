@@ -44,7 +44,6 @@ def cmd_corpus_show(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from charff.analysis.tables import readout_text
     from charff.config import load_config
     from charff.hooks.loggers import build_loggers
     from charff.hooks.progress import ProgressBar
@@ -66,13 +65,29 @@ def cmd_train(args) -> None:
     summary = finish_run(trainer)
     final, grams = summary["final"], summary["ngram"]
     console.print(f"validation after {summary['chars']:,} characters ({summary['seconds']:.0f} s), "
-                  f"95% intervals: softmax readout {readout_text(final, 'softmax')}"
-                  + (f", goodness readout {readout_text(final, 'goodness')}" if final["goodness_acc"] is not None
-                     else ""))
+                  f"95% intervals: {readouts_text(final)}")
     console.print("n-gram: " + ", ".join(f"{k} {v['acc']:.1%} / {v['bpc']:.2f}" for k, v in grams.items()))
     collapse = summary["collapse"]
     console.print(f"verdict: {collapse['verdict']} ({collapse['detail']})")
     console.print(f"samples: {trainer.run_dir / SAMPLES_FILE}")
+
+
+def readouts_text(record: dict) -> str:
+    """Every readout a record holds, with its 95% intervals."""
+    from charff.analysis.tables import readout_text
+
+    return ", ".join(f"{name} readout {readout_text(record, name)}" for name in ("softmax", "goodness", "product")
+                     if record.get(f"{name}_acc") is not None)
+
+
+def cmd_evaluate(args) -> None:
+    from charff.rundir import EVALUATION_FILE
+    from charff.training.run import rescore_run
+
+    record = rescore_run(Path(args.run))
+    console.print(f"validation after {record['chars']:,} characters ({record['val_chars']:,} scored), "
+                  f"95% intervals: {readouts_text(record)}")
+    console.print(f"written: {Path(args.run) / EVALUATION_FILE}; the checkpoint now holds this calibration")
 
 
 def cmd_sample(args) -> None:
@@ -88,9 +103,9 @@ def cmd_sample(args) -> None:
     if not 0 <= args.top_k <= vocab.size:
         raise CharffError(f"--top-k must be between 0 (all) and the alphabet's {vocab.size} symbols, got {args.top_k}")
     config = config_from_dict(payload["config"])
-    if args.readout == "goodness" and config.train.learner != "ff":
-        raise CharffError(f"this run's learner is {config.train.learner}, not trained by FF: it has no goodness "
-                          "readout; use --readout softmax")
+    if args.readout != "softmax" and config.train.learner != "ff":
+        raise CharffError(f"this run's learner is {config.train.learner}, not trained by FF: it has no "
+                          f"{args.readout} readout; use --readout softmax")
     prompt, note = clean_prompt(vocab, read_prompt(args.start))
     if note:
         errors.print(note, highlight=False, soft_wrap=True)
@@ -209,6 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--readout", choices=choices(TrainConfig, "negative_readout"), default="softmax",
                         help="which readout predicts the next character (default softmax)")
     sample.set_defaults(func=cmd_sample)
+
+    evaluate = sub.add_parser("evaluate", help="score a finished run again with this version's readouts and "
+                              "calibration")
+    evaluate.add_argument("run", help="a finished run directory")
+    evaluate.set_defaults(func=cmd_evaluate)
 
     repro = sub.add_parser("reproduce", help="separated vs interleaved wake/sleep, side by side, with yardsticks")
     repro.add_argument("--preset", default="demo",

@@ -23,6 +23,7 @@ METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_FILE = "checkpoint.pt"
 SAMPLES_FILE = "samples.txt"
 SUMMARY_FILE = "summary.json"
+EVALUATION_FILE = "evaluation.json"  # written by `charff evaluate`
 TENSORBOARD_DIR = "tensorboard"
 LOCK_FILE = ".lock"
 

@@ -1,6 +1,7 @@
 """Bad input: one line on stderr, exit status 2, no traceback, nothing overwritten."""
 
 import json
+import shutil
 
 import pytest
 
@@ -44,10 +45,37 @@ def test_sample_prints_continuations(trained_run, capsys):
     main(["sample", str(trained_run), "--start", "The Fox", "--num-samples", "2", "--max-new-chars", "30",
           "--seed", "3"])
     first = capsys.readouterr().out
-    main(["sample", str(trained_run), "--start", "The Fox", "--num-samples", "2", "--max-new-chars", "30",
-          "--seed", "3", "--readout", "goodness", "--top-k", "5"])
     assert first.count("the fox") == 2
-    assert capsys.readouterr().out.count("---") == 2
+    for readout in ("goodness", "product"):
+        main(["sample", str(trained_run), "--start", "The Fox", "--num-samples", "2", "--max-new-chars", "30",
+              "--seed", "3", "--readout", readout, "--top-k", "5"])
+        assert capsys.readouterr().out.count("---") == 2
+
+
+def test_a_net_not_trained_by_ff_samples_only_from_its_softmax_readout(tmp_path, capsys):
+    out = tmp_path / "backprop"
+    main([*TRAIN, "--set", "train.learner=backprop", "--out", str(out)])
+    capsys.readouterr()
+    for readout in ("goodness", "product"):
+        assert_one_line_error(["sample", str(out), "--readout", readout], capsys, f"no {readout} readout")
+
+
+def test_evaluate_scores_a_finished_run_as_its_last_evaluation_did(trained_run, tmp_path, capsys):
+    run = tmp_path / "copy"
+    shutil.copytree(trained_run, run)
+    main(["evaluate", str(run)])
+    assert "product readout" in capsys.readouterr().out
+    record = json.loads((run / "evaluation.json").read_text())
+    final = json.loads((run / "summary.json").read_text())["final"]
+    for key in ("softmax_acc", "softmax_bpc", "goodness_acc", "goodness_bpc", "product_acc", "product_bpc"):
+        assert record[key] == final[key], key
+
+
+def test_evaluate_refuses_an_unfinished_run(trained_run, tmp_path, capsys):
+    run = tmp_path / "unfinished"
+    shutil.copytree(trained_run, run)
+    (run / "summary.json").unlink()
+    assert_one_line_error(["evaluate", str(run)], capsys, "not a finished run")
 
 
 def test_existing_run_is_not_overwritten(trained_run, capsys):

@@ -1,17 +1,18 @@
 """Evaluation: readouts calibrated on the held-out calibration slice, scored on the whole
-validation split, with intervals; no goodness readout for nets not trained by FF."""
+validation split, with intervals; no goodness or product readout for nets not trained by FF."""
 
 import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from charff.analysis.stats import mean_ci
 from charff.config import ModelConfig
 from charff.data.dataset import prepare
 from charff.model.network import FFNet
 from charff.training.trainer import Trainer
-from charff.training.validation import Scored, evaluate
+from charff.training.validation import Scored, evaluate, fit_product_weights, fit_temperature, score_split
 from tests.conftest import tiny_config
 
 
@@ -27,12 +28,39 @@ def test_temperatures_come_from_the_calibration_slice_never_from_validation():
     for seed in (2, 3):  # two different validation splits
         val = torch.randint(0, 30, (900,), generator=torch.Generator().manual_seed(seed))
         records.append(evaluate(model, val, calibration, streams=8, goodness_chars=0, seed=0))
-    for name in ("softmax_temperature", "goodness_temperature"):
+    for name in ("softmax_temperature", "goodness_temperature", "product_goodness_weight", "product_softmax_weight"):
         assert records[0][name] == records[1][name]
     assert records[0]["softmax_bpc"] != records[1]["softmax_bpc"]
     other = torch.randint(0, 30, (600,), generator=torch.Generator().manual_seed(4))
     shifted = evaluate(model, val, other, streams=8, goodness_chars=0, seed=0)
     assert shifted["goodness_temperature"] != records[1]["goodness_temperature"]
+    assert shifted["product_goodness_weight"] != records[1]["product_goodness_weight"]
+
+
+def test_product_weights_recover_the_weights_that_generated_the_targets():
+    generator = torch.Generator().manual_seed(0)
+    goodness_scores = 3 * torch.randn(20_000, 12, generator=generator)
+    readout_logits = 2 * torch.randn(20_000, 12, generator=generator)
+    true_weights = torch.tensor([0.7, 0.3])
+    logits = true_weights[0] * goodness_scores + true_weights[1] * torch.log_softmax(readout_logits, -1)
+    targets = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator).squeeze(1)
+    weights = fit_product_weights(goodness_scores, readout_logits, targets)
+    assert torch.allclose(weights, true_weights, atol=0.05), weights
+
+
+def test_the_product_readout_fits_the_calibration_slice_at_least_as_well_as_goodness_alone():
+    """Weight 0 on the softmax readout is goodness at its own temperature, so the fitted product
+    cannot be worse there unless the fit failed."""
+    model = small_model()
+    calibration = torch.randint(0, 30, (600,), generator=torch.Generator().manual_seed(1))
+    scored = score_split(model, calibration, 8, 0, None)
+    goodness_scores, targets, _ = scored.goodness.tensors()
+    readout_logits = scored.softmax_at_goodness.tensors()[0]
+    alone = F.cross_entropy(goodness_scores / fit_temperature(goodness_scores, targets), targets)
+    weights = fit_product_weights(goodness_scores, readout_logits, targets)
+    product = F.cross_entropy(weights[0] * goodness_scores + weights[1] * torch.log_softmax(readout_logits, -1),
+                              targets)
+    assert product <= alone + 1e-6
 
 
 def test_the_goodness_readout_scores_the_whole_split_unless_told_otherwise():
@@ -61,7 +89,7 @@ def test_yardsticks_report_no_goodness_readout(learner):
     config = tiny_config(chars=1_000, eval_every=1_000, learner=learner)
     record = Trainer(config, prepare("fables", "hinton30", 0.1, config.model.window)).run()[-1]
     assert "softmax_acc" in record and "goodness_auc" in record
-    assert not any(key.startswith(("goodness_acc", "goodness_bpc")) for key in record)
+    assert not any(key.startswith(("goodness_acc", "goodness_bpc", "product")) for key in record)
 
 
 def test_only_the_last_evaluation_scores_every_character_with_the_goodness_readout():

@@ -65,7 +65,7 @@ def mark_onset(ax, onset: int | None) -> None:
 
 def plot_run(evals: list[dict], phases: list[Phase], title: str, folder: Path,
              onset: int | None = None) -> list[Path]:
-    """A run's learning curves (both readouts, phases shaded) and per-layer goodness of real and
+    """A run's learning curves (every readout, phases shaded) and per-layer goodness of real and
     teacher-forced fake validation windows, with the collapse onset marked when there is one."""
     chars = [r["chars"] for r in evals]
     fig = Figure(figsize=(14, 5))
@@ -74,7 +74,7 @@ def plot_run(evals: list[dict], phases: list[Phase], title: str, folder: Path,
                                     strict=True):
         shade_sleep(ax, phases, "sleep phases")
         mark_onset(ax, onset)
-        for readout in (r for r in ("softmax", "goodness") if f"{r}_{metric}" in evals[0]):
+        for readout in (r for r in ("softmax", "goodness", "product") if f"{r}_{metric}" in evals[0]):
             ax.plot(chars, [r[f"{readout}_{metric}"] for r in evals], marker="o", ms=3, label=f"{readout} readout")
         ax.set_xlabel("characters seen")
         ax.set_ylabel(ylabel)

@@ -8,7 +8,8 @@ from charff.analysis.results import evals_of
 from charff.data.dataset import Dataset
 from charff.data.ngram import ngram_baselines
 
-FINAL_KEYS = ("softmax_acc", "softmax_bpc", "goodness_acc", "goodness_bpc")  # each with its "_ci" half-width
+# each with its "_ci" half-width
+FINAL_KEYS = ("softmax_acc", "softmax_bpc", "goodness_acc", "goodness_bpc", "product_acc", "product_bpc")
 
 
 def summarise(records: list[dict], dataset: Dataset, chars: int, seconds: float, updates: dict) -> dict:

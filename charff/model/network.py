@@ -1,4 +1,4 @@
-"""The recurrent Forward-Forward network over a one-hot character window, and its two readouts.
+"""The recurrent Forward-Forward network over a one-hot character window, and its readouts.
 
 Every layer sees detached, RMS-normalised inputs (the layer below at t, and its own and the
 upper layer's state at t-1), so each layer's loss trains only that layer: learning is local in
@@ -84,6 +84,8 @@ class FFNet(nn.Module):
         # each readout's temperature, fitted on the held-out calibration slice at every evaluation
         self.register_buffer("softmax_temperature", torch.tensor(1.0))
         self.register_buffer("goodness_temperature", torch.tensor(1.0))
+        # the product readout's weights on goodness and on the softmax readout's log-probabilities
+        self.register_buffer("product_weights", torch.ones(2))
         for i, width in enumerate(widths):  # running mean activity per unit, for peer normalisation
             self.register_buffer(f"peer_mean_{i}", torch.zeros(width))
 
@@ -153,3 +155,23 @@ class FFNet(nn.Module):
 
     def goodness_logits(self, context: torch.Tensor, state: list[torch.Tensor]) -> torch.Tensor:
         return self.candidate_goodness(context, state) / self.goodness_temperature
+
+    def product_logits(self, context: torch.Tensor, state: list[torch.Tensor],
+                       readout_logits: torch.Tensor) -> torch.Tensor:
+        """Goodness times the softmax readout's probability, each raised to its fitted weight.
+
+        FF learns goodness by telling real characters from negatives that the softmax readout
+        (mostly) proposed, so goodness measures how much likelier a character is than that
+        proposal made it (the NCE view): multiplying the two back gives the density.
+        """
+        return product_of(self.candidate_goodness(context, state), readout_logits, self.product_weights)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # checkpoints written before the product readout existed load with its default weights
+        state_dict.setdefault(prefix + "product_weights", torch.ones(2))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+def product_of(goodness: torch.Tensor, readout_logits: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Logits of the product readout: weights[0] * goodness + weights[1] * log softmax(readout)."""
+    return weights[0] * goodness + weights[1] * F.log_softmax(readout_logits.to(goodness.dtype), dim=-1)

@@ -40,16 +40,19 @@ def sample_from_logits(logits: torch.Tensor, generator: torch.Generator, tempera
 def next_logits(model: FFNet, readout: str, windows: torch.Tensor, state: list[torch.Tensor],
                 readout_logits: torch.Tensor) -> torch.Tensor:
     """Logits for the character after `windows` (B, W): the softmax readout's were computed with
-    the last forward pass; the goodness readout scores every candidate after the last W-1."""
+    the last forward pass; the goodness readout scores every candidate after the last W-1, and
+    the product readout multiplies the two."""
     if readout == "goodness":
         return model.goodness_logits(windows[:, 1:], state)
+    if readout == "product":
+        return model.product_logits(windows[:, 1:], state, readout_logits)
     return readout_logits
 
 
 def calibrated_next_logits(model: FFNet, readout: str, windows: torch.Tensor, state: list[torch.Tensor],
                            readout_logits: torch.Tensor) -> torch.Tensor:
-    """next_logits with the softmax readout divided by its calibrated temperature (the goodness
-    readout's is always applied): the distribution samples are drawn from."""
+    """next_logits with the softmax readout divided by its calibrated temperature (the other
+    readouts' calibration is always applied): the distribution samples are drawn from."""
     logits = next_logits(model, readout, windows, state, readout_logits)
     return model.calibrated_softmax_logits(logits) if readout == "softmax" else logits
 

@@ -22,6 +22,7 @@ from charff.model.sampling import generate
 from charff.rundir import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
+    EVALUATION_FILE,
     SAMPLES_FILE,
     SUMMARY_FILE,
     RunLock,
@@ -30,9 +31,10 @@ from charff.rundir import (
     write_config,
 )
 from charff.storage import write_json, write_text_atomic
-from charff.training.checkpoint import load_checkpoint
+from charff.training.checkpoint import load_checkpoint, save_checkpoint
 from charff.training.optim import granularity
 from charff.training.trainer import Trainer
+from charff.training.validation import evaluate
 
 SAMPLE_COUNT, SAMPLE_LENGTH = 16, 250  # samples.txt: continuations per readout (three printed), characters each
 COMMON_SYMBOLS = 30  # samples' rare characters: those outside the corpus's 30 most frequent
@@ -115,6 +117,28 @@ def load_model(run_dir: Path) -> tuple[FFNet, Vocabulary, dict]:
     return model, vocab, payload
 
 
+def rescore_run(run_dir: Path) -> dict:
+    """Scores a finished run's checkpoint with this version's evaluation (every readout calibrated
+    anew, the whole validation split), so runs trained before a readout existed gain it without
+    retraining; the new calibration goes into the checkpoint, so sampling uses it."""
+    run_dir = Path(run_dir)
+    if not is_finished(run_dir):
+        raise CharffError(f"{run_dir} is not a finished run; finish it first with `charff train --resume {run_dir}`")
+    model, vocab, payload = load_model(run_dir)
+    config = config_from_dict(payload["config"])
+    dataset = prepare_for(config)
+    if dataset.vocab != vocab:
+        raise CharffError(f"the corpus behind {run_dir} changed since it was trained; restore it to evaluate")
+    t = config.train
+    scores = evaluate(model, dataset.val, dataset.calibration, t.eval_streams, 0, t.seed,
+                      goodness_readout=t.learner == "ff")
+    record = {"chars": payload["trainer"]["chars"], **scores}
+    payload["model"] = model.state_dict()
+    save_checkpoint(payload, run_dir / CHECKPOINT_FILE)
+    write_json(run_dir / EVALUATION_FILE, record)
+    return record
+
+
 def training_text_of(config: Config) -> str | None:
     """The run's cleaned training split, or None when its corpus cannot be loaded here."""
     try:
@@ -134,7 +158,7 @@ def write_samples(trainer: Trainer, count: int = SAMPLE_COUNT, length: int = SAM
     corpus_share = 1 - sum(trainer.reference[c] for c in frequent) / sum(trainer.reference.values())
     lines, shares = [f"prompt: {vocab.decode(prompt)!r}"], {"corpus": corpus_share}
     model.eval()
-    readouts = ("softmax", "goodness") if trainer.config.train.learner == "ff" else ("softmax",)
+    readouts = ("softmax", "goodness", "product") if trainer.config.train.learner == "ff" else ("softmax",)
     for readout in readouts:
         out = generate(model, prompt, count, length, generator, readout=readout, never=vocab.unknown_id)
         texts = [vocab.decode(row) for row in out]

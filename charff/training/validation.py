@@ -1,10 +1,11 @@
-"""Validation: accuracy and bits/char of both readouts, goodness of real and teacher-forced windows
+"""Validation: accuracy and bits/char of the readouts, goodness of real and teacher-forced windows
 per layer, and dead units. Streams run through contiguous segments of a split so the recurrent
 state sees real history.
 
-Each readout's temperature is fitted on the calibration slice (held out from training, never the
-validation split), then the validation split is scored with it. Intervals are 95% intervals over
-the segments' means: neighbouring characters are correlated, segments far apart nearly are not.
+Each readout's temperature (the product readout's two weights) is fitted on the calibration slice
+(held out from training, never the validation split), then the validation split is scored with it.
+Intervals are 95% intervals over the segments' means: neighbouring characters are correlated,
+segments far apart nearly are not.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 from charff.analysis.stats import mean_ci
 from charff.analysis.textstats import text_stats
 from charff.data.vocab import Vocabulary
-from charff.model.network import FFNet
+from charff.model.network import FFNet, product_of
 from charff.model.objectives import goodness
 from charff.model.sampling import generate, sample_from_logits
 
@@ -41,6 +42,25 @@ def fit_temperature(scores: torch.Tensor, targets: torch.Tensor) -> float:
         else:
             lo = a
     return math.exp((lo + hi) / 2)
+
+
+def fit_product_weights(goodness_scores: torch.Tensor, readout_logits: torch.Tensor,
+                        targets: torch.Tensor) -> torch.Tensor:
+    """The product readout's weights minimising cross-entropy. The loss is convex in them, so
+    L-BFGS from any start finds the optimum; (0, 0) would be the uniform guess."""
+    goodness_scores, readout_logits = goodness_scores.double(), readout_logits.double()
+    weights = torch.tensor([1.0, 1.0], dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([weights], max_iter=100, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(product_of(goodness_scores, readout_logits, weights), targets)
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        optimizer.step(closure)
+    return weights.detach().float()
 
 
 def auc(positive: torch.Tensor, negative: torch.Tensor) -> float:
@@ -77,23 +97,28 @@ class Scored:
     def summary(self, name: str, temperature: float) -> dict:
         """Accuracy and bits/char at the calibrated temperature, each with its 95% half-width."""
         logits, targets, segments = self.tensors()
-        logits = logits / temperature
-        correct = (logits.argmax(-1) == targets).double()
-        nll_bits = F.cross_entropy(logits, targets, reduction="none").double() / math.log(2)
-        out = {f"{name}_temperature": temperature}
-        for metric, values in (("acc", correct), ("bpc", nll_bits)):
-            means = torch.zeros(int(segments.max()) + 1, dtype=torch.float64, device=values.device)
-            means.index_add_(0, segments, values)
-            means /= torch.bincount(segments).clamp(min=1)
-            out[f"{name}_{metric}"] = values.mean().item()
-            out[f"{name}_{metric}_ci"] = mean_ci(means.tolist())[1]
-        return out
+        return {f"{name}_temperature": temperature, **readout_summary(name, logits / temperature, targets, segments)}
+
+
+def readout_summary(name: str, logits: torch.Tensor, targets: torch.Tensor, segments: torch.Tensor) -> dict:
+    """Accuracy and bits/char of calibrated logits, each with its 95% half-width over segments."""
+    correct = (logits.argmax(-1) == targets).double()
+    nll_bits = F.cross_entropy(logits, targets, reduction="none").double() / math.log(2)
+    out = {}
+    for metric, values in (("acc", correct), ("bpc", nll_bits)):
+        means = torch.zeros(int(segments.max()) + 1, dtype=torch.float64, device=values.device)
+        means.index_add_(0, segments, values)
+        means /= torch.bincount(segments).clamp(min=1)
+        out[f"{name}_{metric}"] = values.mean().item()
+        out[f"{name}_{metric}_ci"] = mean_ci(means.tolist())[1]
+    return out
 
 
 @dataclass
 class SplitPass:
     softmax: Scored
     goodness: Scored | None
+    softmax_at_goodness: Scored | None  # the softmax readout where goodness was scored: the product's other factor
     diagnostics: dict  # per-layer goodness of real and fake windows, AUC, dead units (validation only)
 
 
@@ -120,7 +145,8 @@ def score_split(model: FFNet, ids: torch.Tensor, streams: int, goodness_chars: i
     steps = range(window - 1, segment)
     scored_steps = len(steps) - WARMUP
     goodness_every = max(1, math.ceil(scored_steps * streams / goodness_chars)) if goodness_chars else 1
-    softmax, good = Scored(), Scored() if goodness_chars is not None else None
+    softmax = Scored()
+    good, softmax_at_good = (Scored(), Scored()) if goodness_chars is not None else (None, None)
     layers = len(model.layers)
     real_good, fake_good = [], []
     active = [torch.zeros(w, dtype=torch.bool, device=device) for w in model.config.hidden]
@@ -133,6 +159,7 @@ def score_split(model: FFNet, ids: torch.Tensor, streams: int, goodness_chars: i
             softmax.add(logits, targets)
             if good is not None and (n - WARMUP) % goodness_every == 0:
                 good.add(model.candidate_goodness(windows[:, :-1], state), targets)
+                softmax_at_good.add(logits, targets)
             if fakes is not None:
                 fake_last = sample_from_logits(logits, fakes, forbid=targets)
                 fake_acts = model(torch.cat([windows[:, :-1], fake_last[:, None]], dim=1), state)
@@ -151,15 +178,16 @@ def score_split(model: FFNet, ids: torch.Tensor, streams: int, goodness_chars: i
             diagnostics[f"good_real/{i}"] = real[i].mean().item()
             diagnostics[f"good_fake/{i}"] = fake[i].mean().item()
             diagnostics[f"dead/{i}"] = 1.0 - active[i].float().mean().item()
-    return SplitPass(softmax, good, diagnostics)
+    return SplitPass(softmax, good, softmax_at_good, diagnostics)
 
 
 @torch.no_grad()
 def evaluate(model: FFNet, val: torch.Tensor, calibration: torch.Tensor, streams: int, goodness_chars: int,
              seed: int, goodness_readout: bool = True) -> dict:
-    """Fits both readouts' temperatures on the calibration slice, then scores the validation split
-    (the goodness readout on goodness_chars positions of each, 0 meaning all). A net not trained
-    by FF (goodness_readout False) has no goodness readout to report."""
+    """Fits the readouts' temperatures (the product's weights) on the calibration slice, then
+    scores the validation split (the goodness and product readouts on goodness_chars positions of
+    each, 0 meaning all). A net not trained by FF (goodness_readout False) has only the softmax
+    readout to report."""
     scored_by_goodness = goodness_chars if goodness_readout else None
     calibrating = score_split(model, calibration, streams, scored_by_goodness, None)
     record = {"calibration_chars": len(calibration)}
@@ -175,8 +203,21 @@ def evaluate(model: FFNet, val: torch.Tensor, calibration: torch.Tensor, streams
     if goodness_readout:
         record["goodness_chars"] = validating.goodness.count
         record.update(validating.goodness.summary("goodness", temperatures["goodness"]))
+        record.update(product_summary(model, calibrating, validating))
     record.update(validating.diagnostics)
     return record
+
+
+def product_summary(model: FFNet, calibrating: SplitPass, validating: SplitPass) -> dict:
+    """The product readout: weights fitted on the calibration slice (stored in the model for
+    sampling), then accuracy and bits/char on validation."""
+    goodness_scores, targets, _ = calibrating.goodness.tensors()
+    weights = fit_product_weights(goodness_scores, calibrating.softmax_at_goodness.tensors()[0], targets)
+    model.product_weights.copy_(weights)
+    goodness_scores, targets, segments = validating.goodness.tensors()
+    logits = product_of(goodness_scores, validating.softmax_at_goodness.tensors()[0], model.product_weights)
+    return {"product_goodness_weight": weights[0].item(), "product_softmax_weight": weights[1].item(),
+            **readout_summary("product", logits, targets, segments)}
 
 
 @torch.no_grad()
