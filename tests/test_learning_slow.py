@@ -54,3 +54,8 @@ def test_quick_size_softmax_readout_is_below_the_trigram_in_bits(quick_bits):
     """At the edge: measured 2.597 against the trigram's 2.598 (docs/results.md)."""
     record, trigram = quick_bits
     assert record["softmax_bpc"] <= trigram.bits_per_char
+
+
+def test_quick_size_product_readout_is_below_the_trigram_in_bits(quick_bits):
+    record, trigram = quick_bits
+    assert record["product_bpc"] <= trigram.bits_per_char
