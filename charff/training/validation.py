@@ -47,7 +47,7 @@ def fit_temperature(scores: torch.Tensor, targets: torch.Tensor) -> float:
 def fit_product_weights(goodness_scores: torch.Tensor, readout_logits: torch.Tensor,
                         targets: torch.Tensor) -> torch.Tensor:
     """The product readout's weights minimising cross-entropy. The loss is convex in them, so
-    L-BFGS from any start finds the optimum; (0, 0) would be the uniform guess."""
+    L-BFGS finds the optimum; it starts from (1, 1), the plain product that NCE would predict."""
     goodness_scores, readout_logits = goodness_scores.double(), readout_logits.double()
     weights = torch.tensor([1.0, 1.0], dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.LBFGS([weights], max_iter=100, line_search_fn="strong_wolfe")
