@@ -63,6 +63,8 @@ def test_layers_live_in_a_module_list_and_readouts_cover_the_alphabet():
     activities = model(torch.randint(0, 30, (2, 6)), model.initial_state(2))
     assert model.readout_logits(activities).shape == (2, 30)
     assert model.goodness_logits(torch.randint(0, 30, (2, 5)), model.initial_state(2)).shape == (2, 30)
+    product = model.product_logits(torch.randint(0, 30, (2, 5)), model.initial_state(2), torch.zeros(2, 30))
+    assert product.shape == (2, 30)
 
 
 def test_losses_push_goodness_the_right_way():
@@ -72,3 +74,14 @@ def test_losses_push_goodness_the_right_way():
     # a one-sided phase is defined for both losses
     symba = ModelConfig(loss="symba", threshold=2.0, symba_alpha=4.0)
     assert layer_loss(high, high[:0], symba) == threshold_loss(high, high[:0], 2.0)
+
+
+def test_a_checkpoint_from_before_the_product_readout_loads_with_its_default_weights():
+    torch.manual_seed(0)
+    model = FFNet(ModelConfig(window=4, hidden=[8, 8]), 12)
+    model.product_weights.fill_(0.5)
+    older = {k: v for k, v in model.state_dict().items() if k != "product_weights"}
+    fresh = FFNet(ModelConfig(window=4, hidden=[8, 8]), 12)
+    fresh.load_state_dict(older)
+    assert torch.equal(fresh.product_weights, torch.ones(2))
+    assert torch.equal(fresh.readout.weight, model.readout.weight)
