@@ -44,6 +44,7 @@ def cmd_corpus_show(args) -> None:
 
 
 def cmd_train(args) -> None:
+    from charff.analysis.tables import readouts_text
     from charff.config import load_config
     from charff.hooks.loggers import build_loggers
     from charff.hooks.progress import ProgressBar
@@ -72,15 +73,8 @@ def cmd_train(args) -> None:
     console.print(f"samples: {trainer.run_dir / SAMPLES_FILE}")
 
 
-def readouts_text(record: dict) -> str:
-    """Every readout a record holds, with its 95% intervals."""
-    from charff.analysis.tables import readout_text
-
-    return ", ".join(f"{name} readout {readout_text(record, name)}" for name in ("softmax", "goodness", "product")
-                     if record.get(f"{name}_acc") is not None)
-
-
 def cmd_evaluate(args) -> None:
+    from charff.analysis.tables import readouts_text
     from charff.rundir import EVALUATION_FILE
     from charff.training.run import rescore_run
 
@@ -116,23 +110,11 @@ def cmd_sample(args) -> None:
         print("---")
 
 
-def parse_seeds(text: str | None) -> list[int] | None:
-    if text is None:
-        return None
-    try:
-        seeds = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise CharffError(f"--seeds takes comma-separated integers like 0,1,2, got {text!r}") from None
-    if not seeds:
-        raise CharffError("--seeds needs at least one seed, e.g. --seeds 0,1,2")
-    return seeds
-
-
 def sweep(args, grid_path: Path, prefix: str, fall_back: bool) -> None:
     from charff.config import parse_overrides
     from charff.rundir import default_run_dir
     from charff.sweep.execute import Executor, fall_back_from_aesop, run_sweep
-    from charff.sweep.grid import load_grid
+    from charff.sweep.grid import load_grid, parse_seeds
 
     executor = Executor(args.executor, args.workers, args.address, args.cpus_per_cell, args.gpus_per_cell)
     overrides = parse_overrides(args.set)

@@ -105,3 +105,9 @@ def readout_text(final: dict, name: str) -> str:
     intervals = acc_ci is not None and bpc_ci is not None
     return (f"{acc:.1%}" + (f" ±{acc_ci:.1%}" if intervals else "") + f" / {bpc:.2f}"
             + (f" ±{bpc_ci:.2f}" if intervals else "") + " bits/char")
+
+
+def readouts_text(record: dict) -> str:
+    """Every readout a record holds, with its 95% intervals."""
+    return ", ".join(f"{name} readout {readout_text(record, name)}" for name in ("softmax", "goodness", "product")
+                     if record.get(f"{name}_acc") is not None)
