@@ -10,13 +10,18 @@ import pytest
 from charff.config import Config
 
 
-@pytest.fixture
-def aesop_dir(monkeypatch) -> Path:
+def aesop_folder() -> Path:
     """The directory holding aesop.txt, or skip: it is never committed into the project."""
     shared = os.environ.get("CHARFF_CORPORA")
     folder = Path(shared) if shared else None
     if folder is None or not (folder / "aesop.txt").is_file():
         pytest.skip("aesop.txt not found; set CHARFF_CORPORA to the folder that holds it")
+    return folder
+
+
+@pytest.fixture
+def aesop_dir(monkeypatch) -> Path:
+    folder = aesop_folder()
     monkeypatch.setenv("CHARFF_CORPORA", str(folder))
     return folder
 

@@ -8,6 +8,7 @@ from charff.data.ngram import ngram_baselines
 from charff.packaged import presets_folder
 from charff.training.run import prepare_for
 from charff.training.trainer import Trainer
+from tests.conftest import aesop_folder
 
 pytestmark = pytest.mark.slow
 
@@ -37,12 +38,16 @@ def test_self_generated_negatives_beat_the_bigram(aesop_dir):
 
 
 @pytest.fixture(scope="module")
-def quick_bits(aesop_dir):
-    """The quick-size run of experiments/aesop_quick_bits.toml and the trigram of its split."""
-    config = load_config(presets_folder() / "aesop_quick_bits.toml")
-    data = prepare_for(config)
-    (trigram,) = ngram_baselines(data.train.tolist(), data.val.tolist(), data.vocab.size, orders=(3,))
-    return Trainer(config, data).run()[-1], trigram
+def quick_bits(tmp_path_factory):
+    """The quick-size run of experiments/aesop_quick_bits.toml and the trigram of its split, once
+    for the module's three checks (so it cannot use the function-scoped fixtures)."""
+    aesop_folder()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        config = load_config(presets_folder() / "aesop_quick_bits.toml")
+        data = prepare_for(config)
+        (trigram,) = ngram_baselines(data.train.tolist(), data.val.tolist(), data.vocab.size, orders=(3,))
+        return Trainer(config, data).run()[-1], trigram
 
 
 def test_quick_size_goodness_readout_is_below_the_trigram_in_bits(quick_bits):
