@@ -24,6 +24,7 @@ Loss = Literal["softplus", "symba", "band", "clipped"]  # see charff.model.objec
 Learner = Literal["ff", "backprop", "frozen_random"]  # backprop and frozen_random are yardsticks
 Negatives = Literal["teacher_forcing", "self_generated", "random"]
 Readout = Literal["softmax", "goodness", "product"]
+READOUTS: tuple[str, ...] = typing.get_args(Readout)  # a net not trained by FF has only the first
 Proposal = Literal["unigram", "uniform"]  # the fixed distribution mixed into the negatives
 Optimizer = Literal["adam", "sgd"]
 LrDecay = Literal["constant", "cosine"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from charff.config import READOUTS
 from charff.training.schedule import Phase
 
 PANELS = (("softmax_acc", "validation accuracy (softmax readout)"),
@@ -74,7 +75,7 @@ def plot_run(evals: list[dict], phases: list[Phase], title: str, folder: Path,
                                     strict=True):
         shade_sleep(ax, phases, "sleep phases")
         mark_onset(ax, onset)
-        for readout in (r for r in ("softmax", "goodness", "product") if f"{r}_{metric}" in evals[0]):
+        for readout in (r for r in READOUTS if f"{r}_{metric}" in evals[0]):
             ax.plot(chars, [r[f"{readout}_{metric}"] for r in evals], marker="o", ms=3, label=f"{readout} readout")
         ax.set_xlabel("characters seen")
         ax.set_ylabel(ylabel)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from charff.analysis.collapse import detect_collapse
 from charff.analysis.results import evals_of
+from charff.config import READOUTS
 from charff.data.dataset import Dataset
 from charff.data.ngram import ngram_baselines
 
-# each with its "_ci" half-width
-FINAL_KEYS = ("softmax_acc", "softmax_bpc", "goodness_acc", "goodness_bpc", "product_acc", "product_bpc")
+FINAL_KEYS = tuple(f"{readout}_{metric}" for readout in READOUTS for metric in ("acc", "bpc"))  # each with "_ci"
 
 
 def summarise(records: list[dict], dataset: Dataset, chars: int, seconds: float, updates: dict) -> dict:

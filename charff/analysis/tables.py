@@ -8,6 +8,8 @@ from pathlib import Path
 from rich import box
 from rich.table import Table
 
+from charff.config import READOUTS
+
 METRIC_COLUMNS = (("final_softmax_acc", "softmax acc", True), ("final_softmax_bpc", "bits/char", False),
                   ("final_goodness_acc", "goodness acc", True), ("final_goodness_bpc", "bits/char", False))
 
@@ -109,5 +111,5 @@ def readout_text(final: dict, name: str) -> str:
 
 def readouts_text(record: dict) -> str:
     """Every readout a record holds, with its 95% intervals."""
-    return ", ".join(f"{name} readout {readout_text(record, name)}" for name in ("softmax", "goodness", "product")
+    return ", ".join(f"{name} readout {readout_text(record, name)}" for name in READOUTS
                      if record.get(f"{name}_acc") is not None)

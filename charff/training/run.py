@@ -11,7 +11,7 @@ import torch
 
 from charff.analysis.results import read_records
 from charff.analysis.summary import summarise
-from charff.config import Config, config_from_dict, read_toml
+from charff.config import READOUTS, Config, config_from_dict, read_toml
 from charff.data.dataset import Dataset, prepare
 from charff.data.vocab import Vocabulary
 from charff.errors import CharffError
@@ -158,7 +158,7 @@ def write_samples(trainer: Trainer, count: int = SAMPLE_COUNT, length: int = SAM
     corpus_share = 1 - sum(trainer.reference[c] for c in frequent) / sum(trainer.reference.values())
     lines, shares = [f"prompt: {vocab.decode(prompt)!r}"], {"corpus": corpus_share}
     model.eval()
-    readouts = ("softmax", "goodness", "product") if trainer.config.train.learner == "ff" else ("softmax",)
+    readouts = READOUTS if trainer.config.train.learner == "ff" else READOUTS[:1]
     for readout in readouts:
         out = generate(model, prompt, count, length, generator, readout=readout, never=vocab.unknown_id)
         texts = [vocab.decode(row) for row in out]
