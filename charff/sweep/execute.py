@@ -18,7 +18,7 @@ from charff.hooks.progress import ProgressBar
 from charff.rundir import make_dir
 from charff.storage import write_json
 from charff.sweep.grid import Cell, Grid
-from charff.sweep.ray_executor import import_ray, run_on_ray
+from charff.sweep.ray_executor import check_cluster, import_ray, run_on_ray
 from charff.sweep.runner import estimate_minutes, measure_rate, run_cells
 from charff.training.optim import granularity
 from charff.training.schedule import schedule_of
@@ -74,7 +74,9 @@ def run_sweep(grid: Grid, out: Path, executor: Executor, console: Console, yes: 
     cells = grid.cells(out, tuple(log))
     build_loggers(list(log), out)  # a missing logger fails now, in one line, not in every worker
     if executor.kind == "ray":
-        import_ray()  # a missing Ray fails now, in one line
+        import_ray()  # a missing Ray, or a cluster that does not answer, fails now, in one line
+        if executor.address:
+            check_cluster(executor.address)
     workers = executor.workers if executor.kind == "local" else 1
     minutes = estimate_minutes(cells, measure_rate(grid.base, workers))
     where = "here" if executor.kind == "local" else "at one local worker's rate"
