@@ -84,6 +84,11 @@ class TrainConfig:
     # characters the costly goodness readout scores at evaluations before the last (0: all); the
     # last evaluation scores the whole validation split
     eval_goodness_chars: int = 4096
+    eval_at_phase_ends: bool = False  # also evaluate at the end of every wake and sleep phase
+    measure_gradients: bool = False  # log the one-sided ratio and the gradient noise scale at evaluations
+    # a finished run directory to continue from (model, optimizer state, streams, random state):
+    # an arm of a forked sweep; this run counts its own characters from 0 at the fork
+    fork_from: str = ""
     seed: int = 0
     device: str = "cpu"
 

@@ -47,6 +47,9 @@ def check_values(flat: dict) -> None:
     band = flat["model.band"]
     if flat["model.loss"] == "band" and not (len(band) == 2 and band[0] < flat["model.threshold"] < band[1]):
         raise CharffError(f"model.band must be [low, high] around model.threshold, got {flat['model.band']}")
+    if flat["train.measure_gradients"] and flat["train.streams"] < 8:
+        raise CharffError("train.measure_gradients needs at least 8 streams (the noise scale compares the batch "
+                          "with eighths of it)")
     check_device(flat["train.device"])
 
 

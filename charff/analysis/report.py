@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.console import Console
 
 from charff.analysis.crossing import crossings
+from charff.analysis.paired import paired_markdown, paired_rows
 from charff.analysis.plots import is_separated, plot_crossing, plot_curves, plot_phase_lengths, plot_run
 from charff.analysis.results import SweepResult, curves, read_run
 from charff.analysis.tables import granularity_table, results_markdown, results_table, write_csv
@@ -44,8 +45,10 @@ def draw_sweep(result: SweepResult) -> list[Path]:
 def write_report(result: SweepResult, console: Console) -> list[Path]:
     rows, ngram, corpus, manifest = result.rows(), result.ngram(), result.corpus(), result.manifest
     folder = result.folder
+    paired = paired_rows(result)
     write_json(folder / RESULTS_JSON, {"description": manifest["description"], "corpus": corpus,
-                                       "seeds": manifest["seeds"], "ngram": ngram, "rows": rows})
+                                       "seeds": manifest["seeds"], "ngram": ngram, "rows": rows,
+                                       "fork": manifest.get("fork") or None, "paired": paired})
     write_csv(rows, folder / RESULTS_CSV)
     figures = draw_sweep(result)
     chars = sorted({run.summary["chars"] for runs in result.runs.values() for run in runs})
@@ -53,11 +56,17 @@ def write_report(result: SweepResult, console: Console) -> list[Path]:
              f"{', '.join(f'{c:,}' for c in chars)} characters per cell; seeds {manifest['seeds']}; "
              "final validation numbers, mean ± 95% interval over seeds."]
     markdown = results_markdown(rows, ngram, f"charff sweep: {manifest['description']}", notes)
+    if paired:
+        markdown += ("\n## Against the interleaved twin and the frozen null\n\nFinal goodness-readout accuracy "
+                     "and AUC, each setting minus its twin and minus its null, paired by seed (mean ±95% "
+                     "interval).\n\n" + paired_markdown(paired))
     markdown += "".join(f"\n![{p.stem}]({p.name})\n" for p in figures)
     write_text_atomic(folder / RESULTS_MD, markdown)
     console.print(results_table(rows, ngram, f"final validation metrics, {corpus['name']}, "
                                              f"mean ±95% interval over {len(manifest['seeds'])} seed(s)"))
     console.print(granularity_table(rows))
+    for row in paired:
+        console.print(f"  {row['cell']}: {row['verdict']}", highlight=False, soft_wrap=False)
     for row in rows:
         if row["label"] != row["cell"]:
             console.print(f"  {row['cell']}: {row['label']}", highlight=False, soft_wrap=False)

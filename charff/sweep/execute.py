@@ -65,20 +65,39 @@ def manifest(grid: Grid, cells: list[Cell], out: Path) -> dict:
                          "values": setting.values, "schedule": config.train.schedule,
                          "learner": config.train.learner, "wake_chars": first["wake"],
                          "sleep_chars": first["sleep"], **granularity(config)})
-    return {"description": grid.description, "seeds": grid.seeds, "settings": settings,
+    return {"description": grid.description, "seeds": grid.seeds, "settings": settings, "fork": grid.fork,
             "cells": [{"name": c.name, "seed": c.seed, "run_dir": str(c.run_dir.relative_to(out))} for c in cells]}
+
+
+def run_stage(cells: list[Cell], executor: Executor, console: Console) -> None:
+    """Run cells to the end with the executor (finished ones are skipped)."""
+    if executor.kind == "ray":
+        with Progress(console=console) as progress:
+            task = progress.add_task("cells on Ray", total=len(cells))
+            run_cells(cells, 0, lambda cell: progress.advance(task),
+                      run_pending=lambda pending, done: run_on_ray(pending, done, executor.address,
+                                                                  executor.cpus_per_cell, executor.gpus_per_cell))
+    elif executor.workers <= 1:
+        def bar(cell: Cell, i: int) -> list:
+            return [ProgressBar(f"[{i}] {cell.name} seed {cell.seed}")]
+
+        run_cells(cells, 1, lambda cell: None, bar)
+    else:
+        with Progress(console=console) as progress:
+            task = progress.add_task("cells", total=len(cells))
+            run_cells(cells, executor.workers, lambda cell: progress.advance(task))
 
 
 def run_sweep(grid: Grid, out: Path, executor: Executor, console: Console, yes: bool = False,
               log: tuple[str, ...] = ()) -> SweepResult:
-    cells = grid.cells(out, tuple(log))
+    trunks, cells = grid.trunks(out, tuple(log)), grid.cells(out, tuple(log))
     build_loggers(list(log), out)  # a missing logger fails now, in one line, not in every worker
     if executor.kind == "ray":
         import_ray()  # a missing Ray, or a cluster that does not answer, fails now, in one line
         if executor.address:
             check_cluster(executor.address)
     workers = executor.workers if executor.kind == "local" else 1
-    minutes = estimate_minutes(cells, measure_rate(grid.base, workers))
+    minutes = estimate_minutes(trunks + cells, measure_rate(grid.base, workers))
     where = "here" if executor.kind == "local" else "at one local worker's rate"
     console.print(f"{grid.description}: {len(grid.settings)} settings x {len(grid.seeds)} seeds = "
                   f"{len(cells)} cells of {grid.base.train.chars:,} characters on {grid.base.corpus.name}; "
@@ -89,21 +108,11 @@ def run_sweep(grid: Grid, out: Path, executor: Executor, console: Console, yes: 
                           f"{grid.budget_minutes:g}; rerun with --yes to go ahead")
     make_dir(out)
     write_json(out / SWEEP_FILE, manifest(grid, cells, out))
-    if executor.kind == "ray":
-        with Progress(console=console) as progress:
-            task = progress.add_task("cells on Ray", total=len(cells))
-            run_cells(cells, 0, lambda cell: progress.advance(task),
-                      run_pending=lambda pending, done: run_on_ray(pending, done, executor.address,
-                                                                  executor.cpus_per_cell, executor.gpus_per_cell))
-    elif workers <= 1:
-        def bar(cell: Cell, i: int) -> list:
-            return [ProgressBar(f"[{i}] {cell.name} seed {cell.seed}")]
-
-        run_cells(cells, 1, lambda cell: None, bar)
-    else:
-        with Progress(console=console) as progress:
-            task = progress.add_task("cells", total=len(cells))
-            run_cells(cells, workers, lambda cell: progress.advance(task))
+    if trunks:
+        console.print(f"shared warm start: {grid.fork['train.chars']:,} characters per seed in {out / 'fork'}",
+                      highlight=False)
+        run_stage(trunks, executor, console)
+    run_stage(cells, executor, console)
     result = read_sweep(out)
     write_report(result, console)
     return result

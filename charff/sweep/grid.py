@@ -9,6 +9,9 @@
     [arms.low_lr]                  # optional named bundles of settings, crossed with the grid
     label = "learning rate / 10"
     "train.lr" = 3e-4
+    [fork]                         # optional: one shared warm start per seed (OUT/fork/seedN), run
+    "train.chars" = 2_000_000      # first; every cell then continues from it (train.fork_from) and
+                                   # counts its characters from the fork
 
 A setting is one grid combination under one arm; a cell is a setting with one seed, trained in
 its own run directory OUT/SETTING/seedN.
@@ -25,7 +28,8 @@ from charff.errors import CharffError
 from charff.packaged import presets_folder
 from charff.training.schedule import schedule_of
 
-KEYS = ("description", "seeds", "budget_minutes", "base", "grid", "arms")
+KEYS = ("description", "seeds", "budget_minutes", "base", "grid", "arms", "fork")
+FORK = "fork"  # the folder of the shared warm starts
 
 
 @dataclass
@@ -52,12 +56,26 @@ class Grid:
     budget_minutes: float
     base: Config
     settings: list[Setting] = field(default_factory=list)
+    fork: dict = field(default_factory=dict)  # the warm start's settings over base; empty: no fork
 
-    def config_for(self, setting: Setting, seed: int) -> Config:
-        return with_settings(self.base, {**setting.values, "train.seed": seed})
+    def config_for(self, setting: Setting, seed: int, out: Path | None = None) -> Config:
+        values = {**setting.values, "train.seed": seed}
+        if self.fork and out is not None:
+            values["train.fork_from"] = str(self.trunk_dir(out, seed))
+        return with_settings(self.base, values)
+
+    def trunk_dir(self, out: Path, seed: int) -> Path:
+        return (Path(out) / FORK / f"seed{seed}").resolve()
+
+    def trunks(self, out: Path, log: tuple[str, ...] = ()) -> list[Cell]:
+        """The shared warm starts, one per seed; they run before every other cell."""
+        if not self.fork:
+            return []
+        return [Cell(FORK, seed, with_settings(self.base, {**self.fork, "train.seed": seed}),
+                     self.trunk_dir(out, seed), log) for seed in self.seeds]
 
     def cells(self, out: Path, log: tuple[str, ...] = ()) -> list[Cell]:
-        return [Cell(s.name, seed, self.config_for(s, seed), Path(out) / s.name / f"seed{seed}", log)
+        return [Cell(s.name, seed, self.config_for(s, seed, out), Path(out) / s.name / f"seed{seed}", log)
                 for s in self.settings for seed in self.seeds]
 
 
@@ -114,8 +132,11 @@ def load_grid(path: Path, overrides: dict | None = None, seeds: list[int] | None
         raise CharffError(f"grid in {path} is empty; give [grid] lists or [arms.NAME] tables")
     base = apply_all(Config(), {**flatten(spec.get("base", {})), **(overrides or {})})
     schedule_of(base)  # a bad --set schedule fails here, even where every arm sets its own
+    fork = flatten(spec.get("fork", {}))
+    if fork and "train.chars" not in fork:
+        raise CharffError(f"[fork] in {path} needs \"train.chars\": the length of the shared warm start")
     result = Grid(spec.get("description", Path(path).stem), seeds, spec.get("budget_minutes", 30), base,
-                  settings_of(grid, arms))
+                  settings_of(grid, arms), fork)
     names = [s.name for s in result.settings]
     repeated = next((n for n in names if names.count(n) > 1), None) or next(
         (seed for seed in seeds if seeds.count(seed) > 1), None)
@@ -123,6 +144,8 @@ def load_grid(path: Path, overrides: dict | None = None, seeds: list[int] | None
         raise CharffError(f"{path} lists {repeated!r} twice (in a grid list or the seeds); remove the duplicate")
     for setting in result.settings:
         schedule_of(result.config_for(setting, seeds[0]))
+    for trunk in result.trunks(Path(".")):
+        schedule_of(trunk.config)
     return result
 
 

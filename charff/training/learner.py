@@ -60,7 +60,9 @@ class Learner:
         self.updates += 1
 
     def sides(self, phase: Phase) -> tuple[bool, bool]:
-        """(update real windows, update negatives) in this phase."""
+        """(update real windows, update negatives) in this phase; a frozen phase updates nothing."""
+        if phase.frozen:
+            return False, False
         return phase.wake or not self.is_ff, phase.sleep and self.is_ff
 
     def forward(self, real: tuple, negative: tuple | None, wake: bool) -> tuple[list, list]:
@@ -87,6 +89,8 @@ class Learner:
                chars: int) -> StepResult:
         """real and negative: (windows, state); targets: the real next characters."""
         wake, sleep = self.sides(phase)
+        if not (wake or sleep):
+            return self.frozen_step(real, targets)
         real_activities, negative_activities = self.forward(real, negative, wake)
         good_pos = [goodness(a) for a in real_activities]
         good_neg = [goodness(a) for a in negative_activities]
@@ -118,6 +122,24 @@ class Learner:
             if sleep:
                 stats[f"good_neg/{i}"] = good_neg[i].detach().mean()
         return StepResult(real_activities, negative_activities, logits.detach(), stats)
+
+    @torch.no_grad()
+    def frozen_step(self, real: tuple, targets: torch.Tensor) -> StepResult:
+        """The streams advance and nothing learns: the null arm after a fork."""
+        activities = self.model(*real)
+        logits = self.model.readout_logits(activities)
+        stats = {"positive_rows": 0, "negative_rows": 0, "acc": (logits.argmax(-1) == targets).float().mean()}
+        return StepResult(activities, [], logits, stats)
+
+    def adopt(self, state: dict) -> None:
+        """Continue from another run's optimizer state (a fork), under this run's hyperparameters:
+        the momentum buffers carry over, the momentum and learning rates are this config's."""
+        fresh = [[{k: v for k, v in g.items() if k != "params"} for g in o.param_groups] for o in self.optimizers]
+        self.load_state_dict(state)
+        for optimizer, groups in zip(self.optimizers, fresh, strict=True):
+            for group, settings in zip(optimizer.param_groups, groups, strict=True):
+                group.update(settings)
+        self.updates = 0
 
     def state_dict(self) -> dict:
         return {"optimizers": [o.state_dict() for o in self.optimizers], "pending": self.pending,

@@ -2,9 +2,10 @@
 
     interleaved                  both updates in every step
     wake-only                    positive updates only
+    frozen                       no update of any kind: the null arm of a forked sweep
     separated:P[/N][*F]          P wake then N sleep characters (N = P when omitted), repeated
                                  until train.chars; with *F every cycle is F times longer than the last
-    wake:250k,sleep:100k,...     an explicit list of interleaved/wake/sleep phases
+    wake:250k,sleep:100k,...     an explicit list of interleaved/wake/sleep/frozen phases
     interleaved:192k,separated:4k
                                  a list may end with a separated pattern, which repeats: a warm start
 
@@ -18,15 +19,15 @@ from dataclasses import dataclass
 
 from charff.errors import CharffError
 
-KINDS = ("interleaved", "wake", "sleep")
+KINDS = ("interleaved", "wake", "sleep", "frozen")
 COUNT = re.compile(r"^(\d+(?:\.\d+)?)([kKmM]?)$")
 SEPARATED = re.compile(r"^separated:([^/*]+)(?:/([^*]+))?(?:\*(\d+(?:\.\d+)?))?$")
-GRAMMAR = "interleaved, wake-only, separated:P[/N][*F], or a list like interleaved:192k,separated:4k"
+GRAMMAR = "interleaved, wake-only, frozen, separated:P[/N][*F], or a list like interleaved:192k,separated:4k"
 
 
 @dataclass(frozen=True)
 class Phase:
-    kind: str  # interleaved | wake | sleep
+    kind: str  # interleaved | wake | sleep | frozen
     chars: int
 
     @property
@@ -36,6 +37,10 @@ class Phase:
     @property
     def sleep(self) -> bool:
         return self.kind in ("interleaved", "sleep")
+
+    @property
+    def frozen(self) -> bool:
+        return self.kind == "frozen"
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,8 @@ def parse_parts(spec: str, total_chars: int) -> tuple[list[Phase], Cycle | None]
         return [Phase("interleaved", total_chars)], None
     if spec in ("wake-only", "wake"):
         return [Phase("wake", total_chars)], None
+    if spec == "frozen":
+        return [Phase("frozen", total_chars)], None
     if ":" not in spec:
         raise CharffError(f"cannot parse schedule {spec!r}; use {GRAMMAR}")
     items = [item.strip() for item in spec.split(",")]
@@ -126,7 +133,7 @@ def check(spec: str, prefix: list[Phase], cycle: Cycle | None, phases: list[Phas
                 f"a {phase.kind} phase of {phase.chars} characters is shorter than one batch "
                 f"({batch} streams); lengthen the phase or use fewer streams"
             )
-    if not any(p.wake for p in phases):
+    if not any(p.wake for p in phases) and not all(p.frozen for p in phases):
         raise CharffError(f"schedule {spec!r} never sees real text; add a wake or interleaved phase")
     if cycle and not any(p.kind == "sleep" for p in phases[len(prefix):]):
         raise CharffError(f"the first wake phase of {spec!r} ({cycle.wake:,} characters) outlasts train.chars "

@@ -25,6 +25,8 @@ from charff.hooks.generated_text import GeneratedTextMonitor
 from charff.model.network import FFNet
 from charff.rundir import CHECKPOINT_FILE, RunLock
 from charff.training.checkpoint import save_checkpoint
+from charff.training.fork import fork_payload
+from charff.training.instruments import measure_gradients
 from charff.training.learner import Learner
 from charff.training.negatives import NegativeGenerator, RealContext, proposal_distribution
 from charff.training.schedule import Phase, schedule_of
@@ -78,6 +80,11 @@ class Trainer:
         self.elapsed = 0.0
         self.records_written = 0
         self.stop_signal: int | None = None
+        if t.fork_from:
+            payload = fork_payload(config, dataset.vocab)
+            self.model.load_state_dict(payload["model"])
+            self.learner.adopt(payload["learner"])
+            self.load_stream_state(payload["trainer"])
 
     # -- one step ---------------------------------------------------------------------------
     def step(self, phase: Phase, rows: int) -> dict:
@@ -130,9 +137,12 @@ class Trainer:
                     self.phase_done += rows
                     self.accumulate(stats)
                     self.call("on_step", phase, rows, stats)
-                    if self.chars >= self.next_eval:
+                    ends_with_eval = self.phase_done == phase.chars and self.phase_end(phase)
+                    if self.chars >= self.next_eval and not ends_with_eval:
                         records.append(self.evaluate_and_save())
                 self.learner.apply_update(self.chars)  # no update mixes two phases
+                if self.phase_end(phase) and self.last_eval_chars != self.chars:
+                    records.append(self.evaluate_and_save(self.phase_end(phase)))
                 self.call("on_phase_end", phase)
                 self.phase_index += 1
                 self.phase_done = 0
@@ -171,14 +181,22 @@ class Trainer:
             entry[0] += float(value)
             entry[1] += 1
 
+    def phase_end(self, phase: Phase) -> str | None:
+        """The kind of phase whose end gets its own evaluation (train.eval_at_phase_ends), else None."""
+        return phase.kind if self.config.train.eval_at_phase_ends and phase.kind in ("wake", "sleep") else None
+
     def current_phase(self) -> Phase:
         return self.phases[min(self.phase_index, len(self.phases) - 1)]
 
-    def evaluate_and_save(self) -> dict:
+    def evaluate_and_save(self, phase_end: str | None = None) -> dict:
         t = self.config.train
         self.model.eval()
         record = {"kind": "eval", "chars": self.chars, "phase": self.current_phase().kind,
-                  "phase_index": self.phase_index, "seconds": round(self.elapsed, 3)}
+                  "phase_index": self.phase_index, "phase_end": phase_end, "seconds": round(self.elapsed, 3)}
+        if t.measure_gradients and t.learner == "ff":
+            started = time.perf_counter()
+            record.update(measure_gradients(self.model, self.config.model, *self.measurement_batch()))
+            record["instrument_seconds"] = round(time.perf_counter() - started, 3)
         final = self.chars >= t.chars  # the last evaluation scores the goodness readout on every character
         record.update(evaluate(self.model, self.val_ids, self.calibration_ids, t.eval_streams,
                                0 if final else t.eval_goodness_chars, t.seed, goodness_readout=t.learner == "ff"))
@@ -194,6 +212,23 @@ class Trainer:
         self.call("on_eval", record)
         self.save_checkpoint()
         return record
+
+    def measurement_batch(self) -> tuple[tuple, tuple]:
+        """The next training batch with negatives drawn as training draws them, from a copy of the
+        generator bank and a random stream of its own, so that measuring changes nothing after it."""
+        saved = {key: [s.clone() for s in value] if isinstance(value, list)
+                 else value.clone() if torch.is_tensor(value) else value
+                 for key, value in self.negatives.state_dict().items()}
+        generator = self.negatives.generator
+        self.negatives.generator = torch.Generator(device=self.device).manual_seed(self.config.train.seed + self.chars)
+        real_windows = self.streams.windows()
+        try:
+            context = RealContext(self.streams.windows(-1), self.state, self.logits, real_windows[:, -1])
+            negative = self.negatives.propose(context, self.config.train.streams)
+        finally:
+            self.negatives.generator = generator
+            self.negatives.load_state_dict(saved)
+        return (real_windows, self.state), negative
 
     # -- checkpoints ------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -219,6 +254,13 @@ class Trainer:
         t = payload["trainer"]
         for name in PROGRESS:
             setattr(self, name, t[name])
+        self.load_stream_state(t)
+        for hook in self.hooks:
+            if hook.state_key in payload["hooks"]:
+                hook.load_state_dict(payload["hooks"][hook.state_key])
+
+    def load_stream_state(self, t: dict) -> None:
+        """Where the streams, the negative generators and the random streams stand."""
         self.state = [s.to(self.device) for s in t["state"]]
         self.logits = t["logits"].to(self.device)
         self.streams.load_state_dict(t["streams"])
@@ -228,9 +270,6 @@ class Trainer:
         except RuntimeError:  # saved on another kind of device: its RNG state does not transfer
             self.generator.manual_seed(self.config.train.seed + self.chars)
         self.stream_generator.set_state(t["stream_generator"])
-        for hook in self.hooks:
-            if hook.state_key in payload["hooks"]:
-                hook.load_state_dict(payload["hooks"][hook.state_key])
 
     def release(self) -> None:
         if self.lock is not None:
