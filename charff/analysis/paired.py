@@ -2,8 +2,9 @@
 seed by seed, with 95% intervals over seeds, and one verdict per setting.
 
 Settings are grouped by everything but their schedule and update granularity (train.accumulate);
-in a group the twin is the interleaved setting with one update per step and the null is the frozen
-one. Seeds pair up: in a forked sweep the arms of one seed share their warm start, text and random
+in a group the twin is the interleaved setting with one update per step, the null is the frozen
+one, and a separated P/P setting's large-batch twin is the interleaved one whose update covers the
+characters of one cycle, 2P. Seeds pair up: in a forked sweep the arms of one seed share their warm start, text and random
 numbers, so a difference of one seed cancels what they share.
 
 Verdicts, on the goodness readout's final accuracy (FF's own signal):
@@ -20,20 +21,45 @@ from charff.analysis.stats import mean_ci
 METRICS = ("goodness_acc", "goodness_auc", "product_acc", "softmax_acc")
 VERDICT_METRIC, MARGIN = "goodness_acc", 0.02
 VARIES = ("train.schedule", "train.accumulate")  # what may differ between a setting and its twin
+# nor do these change what is learned: when and how a run is evaluated and measured, where it forked from
+IGNORED = ("train.seed", "train.fork_from", "train.eval", "train.measure_gradients")
 
 
 def group_of(run: RunResult) -> tuple:
     from charff.config import flatten
 
     flat = flatten(run.config().to_dict())
-    return tuple(sorted((k, str(v)) for k, v in flat.items() if k not in VARIES + ("train.seed", "train.fork_from")))
+    return tuple(sorted((k, str(v)) for k, v in flat.items() if not k.startswith(VARIES + IGNORED)))
 
 
 def role_of(run: RunResult) -> str:
     train = run.config().train
     if train.schedule == "frozen":
         return "null"
-    return "twin" if train.schedule == "interleaved" and train.accumulate == 1 else "arm"
+    if train.schedule == "interleaved":
+        return "twin" if train.accumulate == 1 else "batch"
+    return "arm"
+
+
+def cycle_chars(run: RunResult) -> int | None:
+    """Characters of one wake/sleep cycle of a separated arm (2P), of one update of a large-batch twin."""
+    from charff.training.schedule import schedule_of
+
+    config = run.config()
+    if config.train.schedule == "interleaved":
+        return config.train.streams * config.train.accumulate
+    phases = [p for p in schedule_of(config) if p.kind in ("wake", "sleep")]
+    return phases[0].chars + phases[1].chars if len(phases) >= 2 else None
+
+
+def batch_twin(result: SweepResult, arm: str, batches: list[str]) -> str | None:
+    """The large-batch setting whose update is closest to the arm's cycle, within one batch of streams."""
+    cycle = cycle_chars(result.runs[arm][0])
+    if cycle is None or not batches:
+        return None
+    best = min(batches, key=lambda name: abs(cycle_chars(result.runs[name][0]) - cycle))
+    streams = result.runs[best][0].config().train.streams
+    return best if abs(cycle_chars(result.runs[best][0]) - cycle) <= streams else None
 
 
 def finals(runs: list[RunResult]) -> dict[int, dict]:
@@ -70,14 +96,17 @@ def paired_rows(result: SweepResult) -> list[dict]:
     for roles in groups.values():
         twin = finals(result.runs[roles["twin"][0]]) if "twin" in roles else None
         null = finals(result.runs[roles["null"][0]]) if "null" in roles else None
-        for role in ("twin", "arm"):
+        for role in ("twin", "batch", "arm"):
             for name in roles.get(role, []):
                 mine = finals(result.runs[name])
-                vs_twin = differences(mine, twin) if twin is not None and role == "arm" else None
+                vs_twin = differences(mine, twin) if twin is not None and role != "twin" else None
                 vs_null = differences(mine, null) if null is not None else None
+                batch = batch_twin(result, name, roles.get("batch", [])) if role == "arm" else None
+                vs_batch = differences(mine, finals(result.runs[batch])) if batch else None
                 if vs_twin is None and vs_null is None:
                     continue
-                rows.append({"cell": name, "role": role, "vs_twin": vs_twin, "vs_null": vs_null,
+                rows.append({"cell": name, "role": role, "cycle_chars": cycle_chars(result.runs[name][0]),
+                             "vs_twin": vs_twin, "vs_null": vs_null, "batch_twin": batch, "vs_batch": vs_batch,
                              "verdict": verdict(vs_twin, vs_null)})
     return rows
 
@@ -89,10 +118,12 @@ def paired_markdown(rows: list[dict]) -> str:
         return f"{diff[metric] * scale:+.{digits}f} ±{diff[metric + '_ci95'] * scale:.{digits}f}"
 
     lines = ["| setting | role | goodness acc - twin (points) | AUC - twin | goodness acc - null (points) | "
-             "AUC - null | seeds | verdict |", "|---|---|---|---|---|---|---|---|"]
+             "AUC - null | goodness acc - large-batch twin (points) | seeds | verdict |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         seeds = (row["vs_twin"] or row["vs_null"])["paired_seeds"]
         lines.append(f"| {row['cell']} | {row['role']} | {cell(row['vs_twin'], 'goodness_acc', 100, 1)} | "
                      f"{cell(row['vs_twin'], 'goodness_auc', 1, 3)} | {cell(row['vs_null'], 'goodness_acc', 100, 1)} | "
-                     f"{cell(row['vs_null'], 'goodness_auc', 1, 3)} | {seeds} | {row['verdict']} |")
+                     f"{cell(row['vs_null'], 'goodness_auc', 1, 3)} | {cell(row['vs_batch'], 'goodness_acc', 100, 1)} | "
+                     f"{seeds} | {row['verdict']} |")
     return "\n".join(lines) + "\n"

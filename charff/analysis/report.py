@@ -7,6 +7,8 @@ from pathlib import Path
 from rich.console import Console
 
 from charff.analysis.crossing import crossings
+from charff.analysis.law import LAW_FIGURE, LAW_JSON, plot_law, plot_law_curves
+from charff.analysis.law import crossings as law_crossings
 from charff.analysis.paired import paired_markdown, paired_rows
 from charff.analysis.plots import is_separated, plot_crossing, plot_curves, plot_phase_lengths, plot_run
 from charff.analysis.results import SweepResult, curves, read_run
@@ -42,6 +44,17 @@ def draw_sweep(result: SweepResult) -> list[Path]:
     return paths
 
 
+def draw_law(result: SweepResult, paired: list[dict]) -> list[Path]:
+    """A forked sweep's law: law.json, the crossing figure and one curves figure per horizon."""
+    entries = law_crossings(result, paired)
+    write_json(result.folder / LAW_JSON, entries)
+    paths = [plot_law(entries, result.folder / LAW_FIGURE)]
+    for entry in entries:
+        name = f"law_curves_momentum{entry['momentum']}.png"
+        paths.append(plot_law_curves(result, paired, entry["momentum"], result.folder / name))
+    return paths
+
+
 def write_report(result: SweepResult, console: Console) -> list[Path]:
     rows, ngram, corpus, manifest = result.rows(), result.ngram(), result.corpus(), result.manifest
     folder = result.folder
@@ -51,6 +64,8 @@ def write_report(result: SweepResult, console: Console) -> list[Path]:
                                        "fork": manifest.get("fork") or None, "paired": paired})
     write_csv(rows, folder / RESULTS_CSV)
     figures = draw_sweep(result)
+    if manifest.get("fork") and any(r["role"] == "arm" for r in paired):
+        figures += draw_law(result, paired)
     chars = sorted({run.summary["chars"] for runs in result.runs.values() for run in runs})
     notes = [f"{manifest['description']}. Corpus {corpus['name']} ({corpus['source']}, {corpus['alphabet']}); "
              f"{', '.join(f'{c:,}' for c in chars)} characters per cell; seeds {manifest['seeds']}; "

@@ -10,8 +10,8 @@
     label = "learning rate / 10"
     "train.lr" = 3e-4
     [fork]                         # optional: one shared warm start per seed (OUT/fork/seedN), run
-    "train.chars" = 2_000_000      # first; every cell then continues from it (train.fork_from) and
-                                   # counts its characters from the fork
+    "train.chars" = 2_000_000      # first; every FF cell then continues from it (train.fork_from)
+                                   # and counts its characters from the fork
 
 A setting is one grid combination under one arm; a cell is a setting with one seed, trained in
 its own run directory OUT/SETTING/seedN.
@@ -60,7 +60,9 @@ class Grid:
 
     def config_for(self, setting: Setting, seed: int, out: Path | None = None) -> Config:
         values = {**setting.values, "train.seed": seed}
-        if self.fork and out is not None:
+        # a yardstick learner (frozen random layers, backprop) trains from scratch: an FF trunk is not its own
+        forks = setting.values.get("train.learner", self.base.train.learner) == "ff"
+        if self.fork and out is not None and forks:
             values["train.fork_from"] = str(self.trunk_dir(out, seed))
         return with_settings(self.base, values)
 

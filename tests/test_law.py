@@ -1,0 +1,113 @@
+"""The separation law's instruments and controls: gradient noise scale and one-sided ratio,
+evaluations at phase ends, forks that share a warm start, the frozen null, paired verdicts."""
+
+import math
+
+import pytest
+import torch
+
+from charff.analysis.paired import differences, verdict
+from charff.analysis.results import evals_of, read_records
+from charff.errors import CharffError
+from charff.model.network import FFNet
+from charff.training.checkpoint import load_checkpoint
+from charff.training.instruments import layer_record, measure_gradients
+from charff.training.run import finish_run, start_run
+from tests.conftest import tiny_config
+
+DROPPED = ("seconds", "instrument_seconds")  # wall-clock fields
+
+
+def train(config, out):
+    trainer = start_run(config, out)
+    trainer.run()
+    finish_run(trainer)
+    return [r for r in read_records(out)]
+
+
+def test_the_noise_scale_is_recovered_from_two_batch_sizes():
+    """With |G|^2 = 4 and tr(Sigma) = 100, a batch of b has E|G_b|^2 = 4 + 100 / b."""
+    signal, trace, small, big = 4.0, 100.0, 16, 128
+    parts = {"both": signal + trace / big, "small": signal + trace / small, "wake": 9 * (signal + trace / big)}
+    record = layer_record(parts, small, big, "")
+    assert record["noise_scale"] == pytest.approx(trace / signal)
+    assert record["one_sided_ratio"] == pytest.approx(3.0)
+
+
+def test_identical_rows_have_no_gradient_noise():
+    config = tiny_config()
+    model = FFNet(config.model, 30)
+    windows = torch.randint(0, 30, (1, config.model.window)).repeat(64, 1)
+    state = [torch.zeros(64, w) for w in config.model.hidden]
+    negative = torch.cat([windows[:, :-1], (windows[:, -1:] + 1) % 30], dim=1)
+    record = measure_gradients(model, config.model, (windows, state), (negative, state))
+    for i in range(len(config.model.hidden)):
+        assert abs(record[f"noise_scale/{i}"]) < 1e-3 * 64  # tr(Sigma) = 0 up to rounding
+        assert record[f"grad_norm/{i}"] > 0 and record[f"one_sided_ratio/{i}"] > 0
+    varied = torch.randint(0, 30, (64, config.model.window))
+    noisy = measure_gradients(model, config.model, (varied, state), (torch.roll(varied, 1, 0), state))
+    assert noisy["noise_scale"] > 1.0
+
+
+def test_measuring_changes_nothing_that_follows(tmp_path):
+    plain = train(tiny_config(negatives="self_generated", streams=64), tmp_path / "plain")
+    measured = train(tiny_config(negatives="self_generated", streams=64, measure_gradients=True),
+                     tmp_path / "measured")
+    # None where the batch is too small for the unbiased |G|^2 to come out positive
+    assert all(r["grad_norm/1"] > 0 and r["one_sided_ratio/1"] > 0 and "noise_scale/1" in r
+               for r in evals_of(measured))
+    assert any(r["noise_scale"] is not None and math.isfinite(r["noise_scale"]) for r in evals_of(measured))
+    for a, b in zip(plain, measured, strict=True):
+        kept = {k: v for k, v in b.items() if k not in DROPPED and not k.startswith(
+            ("noise_scale", "one_sided_ratio", "grad_norm"))}
+        assert kept == {k: v for k, v in a.items() if k not in DROPPED}
+
+
+def test_a_separated_run_is_evaluated_at_every_phase_end(tmp_path):
+    config = tiny_config(schedule="separated:800", chars=4_000, eval_every=100_000, eval_at_phase_ends=True)
+    evals = evals_of(train(config, tmp_path / "run"))
+    assert [(r["chars"], r["phase_end"]) for r in evals] == [
+        (800, "wake"), (1600, "sleep"), (2400, "wake"), (3200, "sleep"), (4000, "wake")]
+
+
+def test_a_fork_continues_its_trunk_exactly(tmp_path):
+    """Trunk 2k + an interleaved arm of 2k = one uninterrupted 4k run: everything carried over."""
+    whole = evals_of(train(tiny_config(chars=4_000, eval_every=2_000), tmp_path / "whole"))
+    train(tiny_config(chars=2_000, eval_every=2_000), tmp_path / "trunk")
+    arm = evals_of(train(tiny_config(chars=2_000, eval_every=2_000, fork_from=str(tmp_path / "trunk")),
+                         tmp_path / "arm"))
+    assert arm[-1]["chars"] == 2_000
+    assert arm[-1]["softmax_bpc"] == whole[-1]["softmax_bpc"]
+    assert arm[-1]["goodness_auc"] == whole[-1]["goodness_auc"]
+
+
+def test_the_frozen_null_never_changes_the_net(tmp_path):
+    train(tiny_config(chars=2_000), tmp_path / "trunk")
+    train(tiny_config(chars=2_000, schedule="frozen", fork_from=str(tmp_path / "trunk")), tmp_path / "null")
+    before, after = load_checkpoint(tmp_path / "trunk")["model"], load_checkpoint(tmp_path / "null")["model"]
+    for name, tensor in before.items():
+        if not name.endswith("temperature") and name != "product_weights":  # refitted on calibration
+            assert torch.equal(tensor, after[name]), name
+
+
+def test_a_fork_refuses_an_unfinished_or_different_trunk(tmp_path):
+    with pytest.raises(CharffError, match="not a finished run"):
+        start_run(tiny_config(fork_from=str(tmp_path / "nothing")), tmp_path / "a")
+    train(tiny_config(chars=2_000), tmp_path / "trunk")
+    other = tiny_config(fork_from=str(tmp_path / "trunk"))
+    other.model.hidden = [32, 32]
+    with pytest.raises(CharffError, match="model.hidden"):
+        start_run(other, tmp_path / "b")
+
+
+def test_verdicts_against_twin_and_null():
+    twin = {s: {"goodness_acc": 0.40 + s / 100, "goodness_auc": 0.8, "product_acc": 0.4, "softmax_acc": 0.3}
+            for s in range(3)}
+    null = {s: {**twin[s], "goodness_acc": 0.30 + s / 100} for s in range(3)}
+    close = {s: {**twin[s], "goodness_acc": twin[s]["goodness_acc"] - 0.005} for s in range(3)}
+    behind = {s: {**twin[s], "goodness_acc": twin[s]["goodness_acc"] - 0.06} for s in range(3)}
+    stuck = {s: {**null[s], "goodness_acc": null[s]["goodness_acc"] + (0.01, -0.01, 0.0)[s]} for s in range(3)}
+    assert verdict(differences(close, twin), differences(close, null)) == "holds"
+    assert verdict(differences(behind, twin), differences(behind, null)) == "falls behind"
+    assert verdict(differences(stuck, twin), differences(stuck, null)) == "indistinguishable from the frozen null"
+    assert differences(close, twin)["goodness_acc"] == pytest.approx(-0.005)
