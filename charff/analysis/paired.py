@@ -4,8 +4,8 @@ seed by seed, with 95% intervals over seeds, and one verdict per setting.
 Settings are grouped by everything but their schedule and update granularity (train.accumulate);
 in a group the twin is the interleaved setting with one update per step, the null is the frozen
 one, and a separated P/P setting's large-batch twin is the interleaved one whose update covers the
-characters of one cycle, 2P. Seeds pair up: in a forked sweep the arms of one seed share their warm start, text and random
-numbers, so a difference of one seed cancels what they share.
+characters of one cycle, 2P. Seeds pair up: in a forked sweep the arms of one seed share their
+warm start, text and random numbers, so a difference of one seed cancels what they share.
 
 Verdicts, on the goodness readout's final accuracy (FF's own signal):
 - "indistinguishable from the frozen null": the gain over the null is not above 0 (95% interval);
@@ -122,8 +122,8 @@ def paired_markdown(rows: list[dict]) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         seeds = (row["vs_twin"] or row["vs_null"])["paired_seeds"]
-        lines.append(f"| {row['cell']} | {row['role']} | {cell(row['vs_twin'], 'goodness_acc', 100, 1)} | "
-                     f"{cell(row['vs_twin'], 'goodness_auc', 1, 3)} | {cell(row['vs_null'], 'goodness_acc', 100, 1)} | "
-                     f"{cell(row['vs_null'], 'goodness_auc', 1, 3)} | {cell(row['vs_batch'], 'goodness_acc', 100, 1)} | "
-                     f"{seeds} | {row['verdict']} |")
+        diffs = [cell(row["vs_twin"], "goodness_acc", 100, 1), cell(row["vs_twin"], "goodness_auc", 1, 3),
+                 cell(row["vs_null"], "goodness_acc", 100, 1), cell(row["vs_null"], "goodness_auc", 1, 3),
+                 cell(row["vs_batch"], "goodness_acc", 100, 1)]
+        lines.append(f"| {row['cell']} | {row['role']} | {' | '.join(diffs)} | {seeds} | {row['verdict']} |")
     return "\n".join(lines) + "\n"
