@@ -1,11 +1,13 @@
 """The separation law's instruments and controls: gradient noise scale and one-sided ratio,
 evaluations at phase ends, forks that share a warm start, the frozen null, paired verdicts."""
 
+import json
 import math
 
 import pytest
 import torch
 
+from charff.analysis.law import bracket, bracket_text
 from charff.analysis.paired import differences, verdict
 from charff.analysis.results import evals_of, read_records
 from charff.errors import CharffError
@@ -16,6 +18,7 @@ from charff.training.run import finish_run, start_run
 from tests.conftest import tiny_config
 
 DROPPED = ("seconds", "instrument_seconds")  # wall-clock fields
+VERDICTS = ("holds", "falls behind", "indistinguishable from the frozen null")
 
 
 def train(config, out):
@@ -111,3 +114,59 @@ def test_verdicts_against_twin_and_null():
     assert verdict(differences(behind, twin), differences(behind, null)) == "falls behind"
     assert verdict(differences(stuck, twin), differences(stuck, null)) == "indistinguishable from the frozen null"
     assert differences(close, twin)["goodness_acc"] == pytest.approx(-0.005)
+
+
+LAW_GRID = """
+description = "tiny law"
+seeds = [0, 1]
+[base.model]
+hidden = [8]
+[base.train]
+chars = 2_000
+streams = 16
+negatives = "self_generated"
+eval_every = 1_000
+eval_goodness_chars = 32
+measure_gradients = true
+[fork]
+"train.chars" = 1_000
+[grid]
+"train.momentum" = [0.9, 0.5]
+[arms.interleaved]
+"train.schedule" = "interleaved"
+[arms.frozen]
+"train.schedule" = "frozen"
+[arms.sep]
+"train.schedule" = "separated:500"
+"train.eval_at_phase_ends" = true
+[arms.batch]
+"train.accumulate" = 62
+"""
+
+
+def test_a_forked_sweep_reports_the_law(tmp_path):
+    from charff.cli import main
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text(LAW_GRID)
+    out = tmp_path / "out"
+    main(["ablate", str(grid), "--yes", "--workers", "1", "--out", str(out)])
+    assert sorted(p.name for p in (out / "fork").iterdir()) == ["seed0", "seed1"]
+    results = json.loads((out / "results.json").read_text())
+    arms = {row["cell"]: row for row in results["paired"]}
+    sep = arms["momentum=0.9,arm=sep"]
+    assert sep["batch_twin"] == "momentum=0.9,arm=batch" and sep["cycle_chars"] == 1_000
+    assert sep["vs_twin"]["paired_seeds"] == 2 and sep["verdict"] in VERDICTS
+    law = json.loads((out / "law.json").read_text())
+    assert [entry["horizon_updates"] for entry in law] == pytest.approx([2.0, 10.0])
+    assert all(entry["one_sided_ratio"] > 0 and entry["h_over_r_chars"] > 0 for entry in law)
+    for name in ("law.png", "law_curves_momentum0.9.png", "law_curves_momentum0.5.png"):
+        assert (out / name).stat().st_size > 10_000
+
+
+def test_the_crossing_bracket_reads_the_verdicts_in_order_of_phase_length():
+    entry = {"crossing_above_chars": 64_000, "crossing_below_chars": 250_000}
+    assert bracket_text(entry) == "P* in (64,000, 250,000]"
+    assert bracket(entry, (16_000, 250_000)) == pytest.approx((126_491.1, 62_491.1, 123_508.9), rel=1e-4)
+    assert bracket_text({"crossing_above_chars": 250_000, "crossing_below_chars": None}) == "P* > 250,000"
+    assert bracket_text({"crossing_above_chars": None, "crossing_below_chars": 16_000}).startswith("P* <= 16,000")
