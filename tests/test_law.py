@@ -170,3 +170,13 @@ def test_the_crossing_bracket_reads_the_verdicts_in_order_of_phase_length():
     assert bracket(entry, (16_000, 250_000)) == pytest.approx((126_491.1, 62_491.1, 123_508.9), rel=1e-4)
     assert bracket_text({"crossing_above_chars": 250_000, "crossing_below_chars": None}) == "P* > 250,000"
     assert bracket_text({"crossing_above_chars": None, "crossing_below_chars": 16_000}).startswith("P* <= 16,000")
+
+
+def test_the_gpu_law_grid_has_the_cpu_grids_arms_and_loads():
+    from charff.packaged import presets_folder
+    from charff.sweep.grid import load_grid
+
+    folder = presets_folder()
+    cpu, gpu = (load_grid(folder / f"separation_law{suffix}.toml") for suffix in ("", "_gpu"))
+    assert {s.arm for s in gpu.settings} == {s.arm for s in cpu.settings}
+    assert gpu.fork and len(gpu.seeds) >= 3 and len(gpu.settings) > len(cpu.settings)
