@@ -128,3 +128,14 @@ def test_a_fractional_count_that_is_whole_is_accepted(tmp_path):
     main([*TRAIN, "--set", "train.chars=3000", "--set", 'train.schedule="separated:1.5k"', "--out",
           str(tmp_path / "r")])
     assert (tmp_path / "r" / "summary.json").exists()
+
+
+def test_a_refused_schedule_leaves_nothing_and_the_corrected_command_runs(tmp_path, capsys):
+    out = tmp_path / "run"
+    small = ["--set", "model.hidden=[16]", "--set", "train.chars=512", "--set", "train.streams=8", "--out", str(out)]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--set", "train.schedule=separated:abc", *small])
+    assert exit_info.value.code == 2 and "'abc'" in capsys.readouterr().err
+    assert not out.exists()
+    main(["train", "--set", "train.schedule=separated:128", *small])
+    assert (out / "summary.json").exists()

@@ -5,6 +5,7 @@ Everything that starts, resumes or finishes a run (train, sweeps, tests) goes th
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import torch
@@ -48,7 +49,10 @@ def prepare_for(config: Config) -> Dataset:
 
 def start_run(config: Config, run_dir: Path, hooks: list[Hook] = (), dataset: Dataset | None = None) -> Trainer:
     """A new run in run_dir; if run_dir holds an unfinished run of the same config (one killed at
-    any moment, even before its first checkpoint) it is continued instead."""
+    any moment, even before its first checkpoint) it is continued instead. A config refused for
+    any reason (its schedule, its fork) leaves nothing behind, so the corrected command can use
+    the same run_dir."""
+    created = not Path(run_dir).exists()
     lock = RunLock(run_dir)
     try:
         if holds_run(run_dir):
@@ -60,10 +64,13 @@ def start_run(config: Config, run_dir: Path, hooks: list[Hook] = (), dataset: Da
                                   f"--resume {run_dir} or pick another --out")
             return continue_run(run_dir, hooks, lock)
         dataset = dataset or prepare_for(config)
-        write_config(run_dir, config.to_dict())
-        return Trainer(config, dataset, Path(run_dir), [MetricsLog(run_dir), *hooks], lock)
+        trainer = Trainer(config, dataset, Path(run_dir), [MetricsLog(run_dir), *hooks], lock)
+        write_config(run_dir, config.to_dict())  # only once the trainer has accepted the config
+        return trainer
     except BaseException:
         lock.release()
+        if created:
+            shutil.rmtree(run_dir, ignore_errors=True)
         raise
 
 
