@@ -79,6 +79,8 @@ class TrainConfig:
     lr_final_fraction: float = 0.1
     weight_decay: float = 0.0
     reset_optimizer_each_phase: bool = False  # keep momentum across phases unless asked
+    # separated:auto: each phase is this fraction of H / R (momentum horizon over one-sided ratio)
+    auto_fraction: float = 0.03
     eval_every: int = 50_000  # characters between validation evaluations (and checkpoints)
     eval_streams: int = 64
     # characters the costly goodness readout scores at evaluations before the last (0: all); the

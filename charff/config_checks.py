@@ -17,7 +17,7 @@ RANGES = {"train.momentum": (lambda v: 0 <= v < 1, "[0, 1)"),
           "corpus.calibration_fraction": (lambda v: 0 < v < 1, "(0, 1)")}
 POSITIVE = ("model.window", "train.chars", "train.streams", "train.accumulate", "train.rollout_restart", "train.lr",
             "train.readout_lr", "train.eval_every", "train.eval_streams",
-            "train.negative_temperature", "train.negatives_per_position")
+            "train.negative_temperature", "train.negatives_per_position", "train.auto_fraction")
 
 
 def check_values(flat: dict) -> None:

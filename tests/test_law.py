@@ -11,10 +11,13 @@ from charff.analysis.law import bracket, bracket_text
 from charff.analysis.paired import differences, verdict
 from charff.analysis.results import evals_of, read_records
 from charff.errors import CharffError
+from charff.hooks import Hook
 from charff.model.network import FFNet
 from charff.training.checkpoint import load_checkpoint
 from charff.training.instruments import layer_record, measure_gradients
-from charff.training.run import finish_run, start_run
+from charff.training.run import finish_run, resume_run, start_run
+from charff.training.schedule import auto_phase_chars
+from charff.training.trainer import Interrupted
 from tests.conftest import tiny_config
 
 DROPPED = ("seconds", "instrument_seconds")  # wall-clock fields
@@ -180,3 +183,40 @@ def test_the_gpu_law_grid_has_the_cpu_grids_arms_and_loads():
     cpu, gpu = (load_grid(folder / f"separation_law{suffix}.toml") for suffix in ("", "_gpu"))
     assert {s.arm for s in gpu.settings} == {s.arm for s in cpu.settings}
     assert gpu.fork and len(gpu.seeds) >= 3 and len(gpu.settings) > len(cpu.settings)
+
+
+class StopAfter(Hook):
+    def __init__(self, chars: int):
+        self.chars = chars
+
+    def on_step(self, trainer, phase, rows, stats):
+        if trainer.chars >= self.chars:
+            trainer.request_stop()
+
+
+def test_separated_auto_sets_each_phase_from_the_ratio_it_measured_and_resumes_exactly(tmp_path):
+    config = tiny_config(schedule="separated:auto", chars=6_000, eval_every=1_000, negatives="self_generated",
+                         auto_fraction=5.0)
+    whole = start_run(config, tmp_path / "whole")
+    whole.run()
+    replans = [r for r in read_records(tmp_path / "whole") if r["kind"] == "replan"]
+    assert replans[0]["chars"] == 0 and len(replans) >= 2
+    starts = {}  # character count at which each phase began -> its length
+    at = 0
+    for phase in whole.phases:
+        starts[at] = phase
+        at += phase.chars
+    for record in replans:
+        horizon, per_update = 1 / (1 - config.train.momentum), config.train.streams
+        assert record["phase_chars"] == auto_phase_chars(record["one_sided_ratio"], horizon, per_update, 5.0, 16)
+        following = starts[record["chars"]]
+        assert following.kind == "wake" and following.chars == min(record["phase_chars"], 6_000 - record["chars"])
+    broken = start_run(config, tmp_path / "broken", [StopAfter(3_000)])
+    with pytest.raises(Interrupted):
+        broken.run()
+    resume_run(tmp_path / "broken").run()
+    assert strip(read_records(tmp_path / "broken")) == strip(read_records(tmp_path / "whole"))
+
+
+def strip(records: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in DROPPED} for r in records]

@@ -43,11 +43,13 @@ def role_of(run: RunResult) -> str:
 
 def cycle_chars(run: RunResult) -> int | None:
     """Characters of one wake/sleep cycle of a separated arm (2P), of one update of a large-batch twin."""
-    from charff.training.schedule import schedule_of
+    from charff.training.schedule import is_auto, schedule_of
 
     config = run.config()
     if config.train.schedule == "interleaved":
         return config.train.streams * config.train.accumulate
+    if is_auto(config.train.schedule):  # its cycles change as it goes
+        return None
     phases = [p for p in schedule_of(config) if p.kind in ("wake", "sleep")]
     return phases[0].chars + phases[1].chars if len(phases) >= 2 else None
 

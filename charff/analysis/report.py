@@ -47,6 +47,8 @@ def draw_sweep(result: SweepResult) -> list[Path]:
 def draw_law(result: SweepResult, paired: list[dict]) -> list[Path]:
     """A forked sweep's law: law.json, the crossing figure and one curves figure per horizon."""
     entries = law_crossings(result, paired)
+    if not entries:  # no separated arm of fixed length (separated:auto sets its own)
+        return []
     write_json(result.folder / LAW_JSON, entries)
     paths = [plot_law(entries, result.folder / LAW_FIGURE)]
     for entry in entries:

@@ -21,7 +21,7 @@ from charff.sweep.grid import Cell, Grid
 from charff.sweep.ray_executor import check_cluster, import_ray, run_on_ray
 from charff.sweep.runner import estimate_minutes, measure_rate, run_cells
 from charff.training.optim import granularity
-from charff.training.schedule import schedule_of
+from charff.training.schedule import is_auto, schedule_of
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,8 @@ def manifest(grid: Grid, cells: list[Cell], out: Path) -> dict:
     for setting in grid.settings:
         config = grid.config_for(setting, grid.seeds[0])
         phases = schedule_of(config)
-        first = {kind: next((p.chars for p in phases if p.kind == kind), None) for kind in ("wake", "sleep")}
+        first = {kind: None if is_auto(config.train.schedule) else next((p.chars for p in phases if p.kind == kind),
+                                                                       None) for kind in ("wake", "sleep")}
         settings.append({"name": setting.name, "arm": setting.arm, "label": setting.label,
                          "values": setting.values, "schedule": config.train.schedule,
                          "learner": config.train.learner, "wake_chars": first["wake"],

@@ -5,6 +5,10 @@
     frozen                       no update of any kind: the null arm of a forked sweep
     separated:P[/N][*F]          P wake then N sleep characters (N = P when omitted), repeated
                                  until train.chars; with *F every cycle is F times longer than the last
+    separated:auto               P/P cycles whose P follows the separation law: before the first
+                                 cycle and after every sleep phase, P = train.auto_fraction x H / R
+                                 (H the momentum horizon, R the one-sided ratio measured then),
+                                 at least one batch, at most 250k
     wake:250k,sleep:100k,...     an explicit list of interleaved/wake/sleep/frozen phases
     interleaved:192k,separated:4k
                                  a list may end with a separated pattern, which repeats: a warm start
@@ -43,6 +47,10 @@ class Phase:
         return self.kind == "frozen"
 
 
+AUTO = "separated:auto"
+AUTO_MAX = 250_000  # separated:auto lengthens its phases up to the draft's quarter of a million
+
+
 @dataclass(frozen=True)
 class Cycle:
     """The repeating wake/sleep pair of a separated pattern, growing by `growth` each cycle."""
@@ -50,6 +58,7 @@ class Cycle:
     wake: int
     sleep: int
     growth: float = 1.0
+    auto: bool = False  # separated:auto: the trainer sets the lengths as it goes
 
     def phases(self, cycle: int) -> list[Phase]:
         scale = self.growth ** cycle
@@ -67,6 +76,8 @@ def parse_count(text: str) -> int:
 
 
 def parse_cycle(item: str) -> Cycle:
+    if item.strip() == AUTO:  # planned with the longest phase; the trainer shortens it once it has measured
+        return Cycle(AUTO_MAX, AUTO_MAX, auto=True)
     match = SEPARATED.match(item.strip())
     if not match:
         raise CharffError(f"cannot parse {item!r}; write separated:P, separated:P/N or separated:P/N*F")
@@ -127,7 +138,7 @@ def parse_schedule(spec: str, total_chars: int, batch: int) -> list[Phase]:
 def check(spec: str, prefix: list[Phase], cycle: Cycle | None, phases: list[Phase], total_chars: int,
           batch: int) -> None:
     """Refuse schedules that would run something other than what they say."""
-    for phase in prefix + (cycle.phases(0) if cycle else []):
+    for phase in prefix + (cycle.phases(0) if cycle and not cycle.auto else []):
         if phase.chars < batch:
             raise CharffError(
                 f"a {phase.kind} phase of {phase.chars} characters is shorter than one batch "
@@ -135,7 +146,7 @@ def check(spec: str, prefix: list[Phase], cycle: Cycle | None, phases: list[Phas
             )
     if not any(p.wake for p in phases) and not all(p.frozen for p in phases):
         raise CharffError(f"schedule {spec!r} never sees real text; add a wake or interleaved phase")
-    if cycle and not any(p.kind == "sleep" for p in phases[len(prefix):]):
+    if cycle and not cycle.auto and not any(p.kind == "sleep" for p in phases[len(prefix):]):
         raise CharffError(f"the first wake phase of {spec!r} ({cycle.wake:,} characters) outlasts train.chars "
                           f"({total_chars:,}), so no sleep phase would run; shorten it or raise train.chars")
     covered = sum(p.chars for p in phases)
@@ -148,3 +159,26 @@ def schedule_of(config) -> list[Phase]:
     """The phases a Config's train section asks for."""
     t = config.train
     return parse_schedule(t.schedule, t.chars, t.streams)
+
+
+def is_auto(spec: str) -> bool:
+    return spec.strip().endswith(AUTO)
+
+
+def auto_phase_chars(ratio: float | None, horizon_updates: float, chars_per_update: int, fraction: float,
+                     batch: int) -> int:
+    """separated:auto's phase length: fraction x H / R updates, in characters, between one batch
+    and AUTO_MAX (AUTO_MAX when R could not be measured)."""
+    if not ratio or ratio <= 0:
+        return AUTO_MAX
+    return int(min(AUTO_MAX, max(batch, fraction * horizon_updates / ratio * chars_per_update)))
+
+
+def cycles_of(phase_chars: int, remaining: int) -> list[Phase]:
+    """P/P cycles filling exactly `remaining` characters."""
+    phases, kinds = [], ("wake", "sleep")
+    while remaining > 0:
+        chars = min(phase_chars, remaining)
+        phases.append(Phase(kinds[len(phases) % 2], chars))
+        remaining -= chars
+    return phases

@@ -29,7 +29,7 @@ from charff.training.fork import fork_payload
 from charff.training.instruments import measure_gradients
 from charff.training.learner import Learner
 from charff.training.negatives import NegativeGenerator, RealContext, proposal_distribution
-from charff.training.schedule import Phase, schedule_of
+from charff.training.schedule import Phase, auto_phase_chars, cycles_of, is_auto, schedule_of
 from charff.training.validation import evaluate, sample_stats
 
 # the trainer's counters, saved in and restored from every checkpoint
@@ -121,6 +121,8 @@ class Trainer:
         catch = threading.current_thread() is threading.main_thread()
         previous = {s: signal.signal(s, self.request_stop) for s in STOP_SIGNALS} if catch else {}
         try:
+            if is_auto(self.config.train.schedule) and self.chars == 0 and self.phase_done == 0:
+                self.replan()
             while self.phase_index < len(self.phases):
                 phase = self.phases[self.phase_index]
                 if self.phase_done == 0:
@@ -144,6 +146,8 @@ class Trainer:
                 if self.phase_end(phase) and self.last_eval_chars != self.chars:
                     records.append(self.evaluate_and_save(self.phase_end(phase)))
                 self.call("on_phase_end", phase)
+                if phase.kind == "sleep" and is_auto(self.config.train.schedule):
+                    self.replan()
                 self.phase_index += 1
                 self.phase_done = 0
             if self.last_eval_chars != self.chars:
@@ -156,6 +160,18 @@ class Trainer:
                 signal.signal(signum, handler)
             self.call("on_end")
         return records
+
+    def replan(self) -> None:
+        """separated:auto: the phases after the current one become P/P cycles with P from the
+        one-sided ratio measured now (see training/schedule.auto_phase_chars); a record says so."""
+        t = self.config.train
+        ratio = measure_gradients(self.model, self.config.model, *self.measurement_batch())["one_sided_ratio"]
+        horizon = 1 / (1 - t.momentum) if t.momentum > 0 else 1.0
+        chars = auto_phase_chars(ratio, horizon, t.streams * t.accumulate, t.auto_fraction, t.streams)
+        first = self.phase_index + (1 if self.chars else 0)  # before the first phase, it too is replanned
+        done = sum(p.chars for p in self.phases[:first])
+        self.phases[first:] = cycles_of(chars, t.chars - done)
+        self.emit({"kind": "replan", "chars": self.chars, "one_sided_ratio": ratio, "phase_chars": chars})
 
     def call(self, point: str, *args) -> None:
         for hook in self.hooks:
@@ -240,6 +256,7 @@ class Trainer:
             "learner": self.learner.state_dict(),
             "trainer": {
                 **{name: getattr(self, name) for name in PROGRESS},
+                "phases": [[p.kind, p.chars] for p in self.phases],
                 "state": self.state, "logits": self.logits, "streams": self.streams.state_dict(),
                 "negatives": self.negatives.state_dict(),
                 "generator": self.generator.get_state(),
@@ -254,6 +271,8 @@ class Trainer:
         t = payload["trainer"]
         for name in PROGRESS:
             setattr(self, name, t[name])
+        if "phases" in t:  # separated:auto plans its phases as it goes
+            self.phases = [Phase(kind, chars) for kind, chars in t["phases"]]
         self.load_stream_state(t)
         for hook in self.hooks:
             if hook.state_key in payload["hooks"]:
