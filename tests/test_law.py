@@ -21,7 +21,7 @@ from charff.training.trainer import Interrupted
 from tests.conftest import tiny_config
 
 DROPPED = ("seconds", "instrument_seconds")  # wall-clock fields
-VERDICTS = ("holds", "falls behind", "indistinguishable from the frozen null")
+VERDICTS = ("holds", "falls behind", "indistinguishable from the frozen null", "below the frozen null")
 
 
 def train(config, out):
@@ -109,13 +109,17 @@ def test_a_fork_refuses_an_unfinished_or_different_trunk(tmp_path):
 def test_verdicts_against_twin_and_null():
     twin = {s: {"goodness_acc": 0.40 + s / 100, "goodness_auc": 0.8, "product_acc": 0.4, "softmax_acc": 0.3}
             for s in range(3)}
-    null = {s: {**twin[s], "goodness_acc": 0.30 + s / 100} for s in range(3)}
+    null = {s: {**twin[s], "goodness_acc": 0.30 + s / 100, "goodness_auc": 0.7} for s in range(3)}
     close = {s: {**twin[s], "goodness_acc": twin[s]["goodness_acc"] - 0.005} for s in range(3)}
     behind = {s: {**twin[s], "goodness_acc": twin[s]["goodness_acc"] - 0.06} for s in range(3)}
     stuck = {s: {**null[s], "goodness_acc": null[s]["goodness_acc"] + (0.01, -0.01, 0.0)[s]} for s in range(3)}
     assert verdict(differences(close, twin), differences(close, null)) == "holds"
     assert verdict(differences(behind, twin), differences(behind, null)) == "falls behind"
     assert verdict(differences(stuck, twin), differences(stuck, null)) == "indistinguishable from the frozen null"
+    worse = {s: {**null[s], "goodness_acc": null[s]["goodness_acc"] - 0.05} for s in range(3)}
+    assert verdict(differences(worse, twin), differences(worse, null)) == "below the frozen null"
+    blunt = {s: {**close[s], "goodness_auc": 0.75} for s in range(3)}  # accuracy kept, discrimination lost
+    assert verdict(differences(blunt, twin), differences(blunt, null)) == "falls behind"
     assert differences(close, twin)["goodness_acc"] == pytest.approx(-0.005)
 
 
