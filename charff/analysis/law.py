@@ -117,7 +117,7 @@ def plot_law(entries: list[dict], path: Path) -> Path:
 
 PANELS = (("goodness_acc", "goodness-readout accuracy"), ("goodness_auc", "goodness AUC, real vs fake"),
           ("softmax_acc", "softmax-readout accuracy"))
-STYLES = {"twin": ("black", "interleaved twin"), "null": ("tab:gray", "frozen null"),
+STYLES = {"twin": ("black", "interleaved twin"), "null": ("tab:green", "frozen null"),
           "arm": ("tab:red", "separated P/P"), "batch": ("tab:blue", "large-batch twin (one update per 2P)")}
 
 
@@ -163,8 +163,9 @@ def plot_law_curves(result: SweepResult, paired: list[dict], momentum: float, pa
                     continue
                 chars, means, halves = mean_curve(result.runs[name], metric, fork)
                 colour, label = STYLES[kind]
-                ax.plot(chars, means, color=colour, marker="o", ms=2.5, lw=1.4, label=label,
-                        ls="--" if kind == "null" else "-")
+                on_top = kind == "null"  # dashed, on top: a large-batch twin that learns nothing lies on it
+                ax.plot(chars, means, color=colour, marker="o", ms=2.5, lw=2.2 if on_top else 1.4, label=label,
+                        ls=(0, (4, 2)) if on_top else "-", zorder=4 if on_top else 3)
                 ax.fill_between(chars, [m - h for m, h in zip(means, halves, strict=True)],
                                 [m + h for m, h in zip(means, halves, strict=True)], color=colour, alpha=0.15, lw=0)
             if metric.endswith("acc"):
