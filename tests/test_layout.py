@@ -1,6 +1,7 @@
 """The codebase's own promises: every config choice implemented, options documented, modules small,
 no global plotting state, tables that survive a pipe."""
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -43,9 +44,13 @@ def test_every_option_has_help_text():
                 assert action.help, f"{parser.prog}: {action.option_strings or action.dest} has no help"
 
 
-def test_no_module_is_over_250_lines():
+def test_no_module_is_over_300_lines_and_no_function_over_60():
     for path in PACKAGE.rglob("*.py"):
-        assert len(path.read_text(encoding="utf-8").splitlines()) <= 250, path
+        text = path.read_text(encoding="utf-8")
+        assert len(text.splitlines()) <= 300, path
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                assert node.end_lineno - node.lineno < 60, f"{path}: {node.name}"
 
 
 def test_drawing_leaves_a_notebooks_matplotlib_backend_alone(tmp_path):

@@ -117,6 +117,19 @@ class NegativeGenerator:
             parts.append(torch.topk(scores, self.hard, dim=1).indices)
         return torch.cat(parts, dim=1)
 
+    def propose_aside(self, real: RealContext, rows: int, generator: torch.Generator) -> tuple:
+        """What propose would give, drawn from `generator`, leaving the bank and its random stream
+        as they were: negatives for a measurement that must change nothing after it."""
+        saved = {key: [s.clone() for s in value] if isinstance(value, list)
+                 else value.clone() if torch.is_tensor(value) else value for key, value in self.state_dict().items()}
+        own = self.generator
+        self.generator = generator
+        try:
+            return self.propose(real, rows)
+        finally:
+            self.generator = own
+            self.load_state_dict(saved)
+
     @property
     def continues_text(self) -> bool:
         """Whether the proposed characters form text worth reading (rollouts, not single swaps)."""

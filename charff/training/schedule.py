@@ -174,6 +174,15 @@ def auto_phase_chars(ratio: float | None, horizon_updates: float, chars_per_upda
     return int(min(AUTO_MAX, max(batch, fraction * horizon_updates / ratio * chars_per_update)))
 
 
+def replanned(phases: list[Phase], first: int, ratio: float | None, train) -> tuple[list[Phase], int]:
+    """separated:auto: phases[first:] become P/P cycles with P from the one-sided ratio R just
+    measured; returns the new phases and P."""
+    horizon = 1 / (1 - train.momentum) if train.momentum > 0 else 1.0
+    chars = auto_phase_chars(ratio, horizon, train.streams * train.accumulate, train.auto_fraction, train.streams)
+    done = sum(p.chars for p in phases[:first])
+    return phases[:first] + cycles_of(chars, train.chars - done), chars
+
+
 def cycles_of(phase_chars: int, remaining: int) -> list[Phase]:
     """P/P cycles filling exactly `remaining` characters."""
     phases, kinds = [], ("wake", "sleep")

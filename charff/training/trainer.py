@@ -29,7 +29,7 @@ from charff.training.fork import fork_payload
 from charff.training.instruments import measure_gradients
 from charff.training.learner import Learner
 from charff.training.negatives import NegativeGenerator, RealContext, proposal_distribution
-from charff.training.schedule import Phase, auto_phase_chars, cycles_of, is_auto, schedule_of
+from charff.training.schedule import Phase, is_auto, replanned, schedule_of
 from charff.training.validation import evaluate, sample_stats
 
 # the trainer's counters, saved in and restored from every checkpoint
@@ -162,15 +162,11 @@ class Trainer:
         return records
 
     def replan(self) -> None:
-        """separated:auto: the phases after the current one become P/P cycles with P from the
-        one-sided ratio measured now (see training/schedule.auto_phase_chars); a record says so."""
-        t = self.config.train
+        """separated:auto: the phases after the current one (all of them before the first) follow
+        the one-sided ratio measured now (training/schedule.replanned); a record says so."""
         ratio = measure_gradients(self.model, self.config.model, *self.measurement_batch())["one_sided_ratio"]
-        horizon = 1 / (1 - t.momentum) if t.momentum > 0 else 1.0
-        chars = auto_phase_chars(ratio, horizon, t.streams * t.accumulate, t.auto_fraction, t.streams)
-        first = self.phase_index + (1 if self.chars else 0)  # before the first phase, it too is replanned
-        done = sum(p.chars for p in self.phases[:first])
-        self.phases[first:] = cycles_of(chars, t.chars - done)
+        first = self.phase_index + (1 if self.chars else 0)
+        self.phases, chars = replanned(self.phases, first, ratio, self.config.train)
         self.emit({"kind": "replan", "chars": self.chars, "one_sided_ratio": ratio, "phase_chars": chars})
 
     def call(self, point: str, *args) -> None:
@@ -230,21 +226,11 @@ class Trainer:
         return record
 
     def measurement_batch(self) -> tuple[tuple, tuple]:
-        """The next training batch with negatives drawn as training draws them, from a copy of the
-        generator bank and a random stream of its own, so that measuring changes nothing after it."""
-        saved = {key: [s.clone() for s in value] if isinstance(value, list)
-                 else value.clone() if torch.is_tensor(value) else value
-                 for key, value in self.negatives.state_dict().items()}
-        generator = self.negatives.generator
-        self.negatives.generator = torch.Generator(device=self.device).manual_seed(self.config.train.seed + self.chars)
+        """The next training batch, its negatives drawn aside with a random stream of their own."""
         real_windows = self.streams.windows()
-        try:
-            context = RealContext(self.streams.windows(-1), self.state, self.logits, real_windows[:, -1])
-            negative = self.negatives.propose(context, self.config.train.streams)
-        finally:
-            self.negatives.generator = generator
-            self.negatives.load_state_dict(saved)
-        return (real_windows, self.state), negative
+        context = RealContext(self.streams.windows(-1), self.state, self.logits, real_windows[:, -1])
+        generator = torch.Generator(device=self.device).manual_seed(self.config.train.seed + self.chars)
+        return (real_windows, self.state), self.negatives.propose_aside(context, self.config.train.streams, generator)
 
     # -- checkpoints ------------------------------------------------------------------------
     def state_dict(self) -> dict:
