@@ -25,12 +25,12 @@ if [ "$TINY" = 1 ]; then
   BENCH=(--widths 16 --streams 64 --seconds 0.2)
   PRESET=(--corpus fables --set "model.hidden=[8,8,8]" --set train.streams=512 --set train.eval_every=300000
           --set train.eval_goodness_chars=64)
-  MOVED=(--set train.chars=40000 --set train.eval_every=2000 --set "model.hidden=[16,16]")
+  MOVED=(--set train.chars=60000 --set train.eval_every=2000 --set "model.hidden=[16,16]")
   LIMIT=120
 else
   BENCH=(--streams 64,1024,16384 --seconds 1)
   PRESET=(--set train.eval_every=100000)
-  MOVED=(--set train.chars=400000 --set train.eval_every=20000 --set "model.hidden=[256,256,256]")
+  MOVED=(--set train.chars=200000 --set train.eval_every=20000 --set "model.hidden=[256,256,256]")
   LIMIT=240
 fi
 if [ "$DEVICE" = cuda ]; then
@@ -48,11 +48,15 @@ timeout "$LIMIT" charff reproduce --preset paper --device "$DEVICE" --seeds 0 --
   "${PRESET[@]}" --yes --out "$OUT/paper-short" | tee "$OUT/paper-short.txt"
 echo "paper preset, shortened: ${SECONDS} s" | tee -a "$OUT/paper-short.txt"
 
-# 3. a run checkpointed on the device continues on the CPU (stopped by SIGINT, which checkpoints)
+# 3. a run checkpointed on the device continues on the CPU: stopped by SIGINT (which checkpoints)
+#    once its first checkpoint exists, then resumed on the CPU to the end
 rm -rf "$OUT/moved"
+charff train --device "$DEVICE" "${MOVED[@]}" --out "$OUT/moved" > "$OUT/moved-start.txt" 2>&1 &
+pid=$!
+for _ in $(seq 1200); do [ -f "$OUT/moved/checkpoint.pt" ] && break; sleep 0.1; done
+kill -INT "$pid" 2>/dev/null || true
 status=0
-timeout -s INT 15 charff train --device "$DEVICE" "${MOVED[@]}" --out "$OUT/moved" || status=$?
-[ "$status" = 130 ] || [ "$status" = 0 ] || { echo "the run to move failed ($status)"; exit 1; }
-[ -f "$OUT/moved/checkpoint.pt" ] || { echo "no checkpoint to move"; exit 1; }
+wait "$pid" || status=$?
+[ "$status" = 130 ] || { echo "the run to move did not stop on SIGINT after its first checkpoint ($status)"; exit 1; }
 charff train --resume "$OUT/moved" --device cpu | tee "$OUT/moved.txt"
 echo "cuda_check: every step passed on $DEVICE"
