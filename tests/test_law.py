@@ -63,6 +63,10 @@ def test_measuring_changes_nothing_that_follows(tmp_path):
     assert all(r["grad_norm/1"] > 0 and r["one_sided_ratio/1"] > 0 and "noise_scale/1" in r
                for r in evals_of(measured))
     assert any(r["noise_scale"] is not None and math.isfinite(r["noise_scale"]) for r in evals_of(measured))
+    from charff.analysis.report import draw_runs
+
+    assert (tmp_path / "measured" / "instruments.png") in draw_runs(tmp_path / "measured")
+    assert (tmp_path / "plain" / "instruments.png") not in draw_runs(tmp_path / "plain")
     for a, b in zip(plain, measured, strict=True):
         kept = {k: v for k, v in b.items() if k not in DROPPED and not k.startswith(
             ("noise_scale", "one_sided_ratio", "grad_norm"))}

@@ -101,7 +101,31 @@ def plot_run(evals: list[dict], phases: list[Phase], title: str, folder: Path,
     fig.tight_layout()
     goodness = folder / "goodness.png"
     fig.savefig(goodness, dpi=120)
-    return [curves, goodness]
+    paths = [curves, goodness]
+    if any(r.get("one_sided_ratio") is not None for r in evals):
+        paths.append(plot_instruments(evals, phases, title, folder / "instruments.png"))
+    return paths
+
+
+def plot_instruments(evals: list[dict], phases: list[Phase], title: str, path: Path) -> Path:
+    """The law's instruments per layer: the one-sided ratio and the gradient noise scale (log axes)."""
+    layers = sorted(int(k.split("/")[1]) for k in evals[0] if k.startswith("one_sided_ratio/"))
+    fig = Figure(figsize=(14, 5))
+    axes = fig.subplots(1, 2)
+    panels = (("one_sided_ratio", "one-sided ratio |G_wake| / |G_wake + G_sleep|"),
+              ("noise_scale", "gradient noise scale B_simple (characters)"))
+    for ax, (key, ylabel) in zip(axes, panels, strict=True):
+        shade_sleep(ax, phases, "sleep phases")
+        for suffix, label in [(f"/{i}", f"layer {i + 1}") for i in layers] + [("", "all layers")]:
+            points = [(r["chars"], r[key + suffix]) for r in evals if (r.get(key + suffix) or 0) > 0]
+            if points:
+                ax.plot(*zip(*points, strict=True), marker="o", ms=3, label=label, lw=2.2 if not suffix else 1.2)
+        ax.set_yscale("log")
+        ax.set_xlabel("characters seen")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3, which="both")
+    axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    return save(fig, f"{title}: gradient instruments (where |G|^2 came out negative, no point)", path)
 
 
 def is_separated(row: dict) -> bool:
