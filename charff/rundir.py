@@ -6,6 +6,7 @@
     RUN/samples.txt     continuations of a validation prompt from both readouts
     RUN/summary.json    final and best numbers, n-gram yardsticks, the collapse verdict
     RUN/.lock           held (an OS file lock) by the one process writing the run
+    SWEEP/fork/seedN    a forked sweep's shared warm start of seed N (a run directory)
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ SUMMARY_FILE = "summary.json"
 EVALUATION_FILE = "evaluation.json"  # written by `charff evaluate`
 TENSORBOARD_DIR = "tensorboard"
 LOCK_FILE = ".lock"
+FORK_DIR = "fork"  # a forked sweep's shared warm starts: SWEEP/fork/seedN
+
+
+def warm_start_dir(sweep: Path, seed: int) -> Path:
+    return Path(sweep) / FORK_DIR / f"seed{seed}"
 
 
 def default_run_dir(prefix: str = "train") -> Path:

@@ -16,15 +16,22 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from charff.analysis.paired import role_of
 from charff.analysis.results import SweepResult, read_run
 from charff.analysis.stats import mean_ci
+from charff.rundir import warm_start_dir
 
 LAW_JSON, LAW_FIGURE = "law.json", "law.png"
 
 
+def warm_starts(result: SweepResult) -> dict[int, dict]:
+    """seed -> the last evaluation of its shared warm start: the state every arm forked from."""
+    return {seed: read_run(warm_start_dir(result.folder, seed)).evals[-1] for seed in result.manifest["seeds"]}
+
+
 def at_fork(result: SweepResult) -> dict:
     """The predictors measured on the warm starts (one per seed): mean and 95% interval."""
-    records = [read_run(path).evals[-1] for path in sorted((result.folder / "fork").glob("seed*"))]
+    records = warm_starts(result).values()
     out = {}
     for key in ("one_sided_ratio", "noise_scale"):
         values = [r[key] for r in records if r.get(key) is not None]
@@ -131,31 +138,48 @@ def mean_curve(runs, metric: str, fork: dict[int, dict]) -> tuple[list, list, li
     return [evals[0][i]["chars"] for i in range(length)], [p[0] for p in points], [p[1] for p in points]
 
 
+def shade_sleep_phases(axes, config) -> None:
+    from charff.training.schedule import schedule_of
+
+    start = 0
+    for phase in schedule_of(config):
+        if phase.kind == "sleep":
+            for ax in axes:
+                ax.axvspan(start, start + phase.chars, color="tab:purple", alpha=0.12, lw=0)
+        start += phase.chars
+
+
+def draw_yardsticks(ax, metric: str, ngram: dict, frozen_random: list) -> None:
+    """Unigram and bigram on accuracy panels, chance on AUC panels, frozen-random layers on the softmax one."""
+    if metric.endswith("acc"):
+        ax.axhline(ngram["1-gram"]["acc"], color="tab:olive", ls=":", lw=1, label="unigram")
+        ax.axhline(ngram["2-gram"]["acc"], color="tab:olive", ls="-.", lw=1, label="bigram")
+    else:
+        ax.axhline(0.5, color="tab:olive", ls=":", lw=1, label="chance (AUC 0.5)")
+    if metric == "softmax_acc" and frozen_random:
+        level = mean_ci([run.evals[-1]["softmax_acc"] for run in frozen_random])[0]
+        ax.axhline(level, color="tab:brown", ls="--", lw=1, label="frozen-random layers (from scratch)")
+
+
 def plot_law_curves(result: SweepResult, paired: list[dict], momentum: float, path: Path) -> Path:
     """One row per phase length P: the separated arm, its large-batch twin, the interleaved twin and
     the frozen null after the fork (mean and 95% band over seeds), sleep phases shaded; unigram,
     bigram and frozen-random lines where they apply."""
-    from charff.training.schedule import schedule_of
-
     rows = {r["cell"]: r for r in paired}
     mine = [name for name, runs in result.runs.items() if runs[0].config().train.momentum == momentum]
-    role = {name: (rows[name]["role"] if name in rows else "null") for name in mine}
-    arms = sorted((n for n in mine if role[n] == "arm"), key=lambda n: rows[n]["cycle_chars"])
+    role = {name: role_of(result.runs[name][0]) for name in mine}
+    arms = sorted((n for n in mine if role[n] == "arm" and n in rows and rows[n]["cycle_chars"]),
+                  key=lambda n: rows[n]["cycle_chars"])
     twin = next((n for n in mine if role[n] == "twin"), None)
-    null = next((n for n in mine if result.runs[n][0].config().train.schedule == "frozen"), None)
+    null = next((n for n in mine if role[n] == "null"), None)
     frozen_random = [run for runs in result.runs.values() for run in runs
                      if run.config().train.learner == "frozen_random"]
     ngram = result.ngram()
-    fork = {read_run(p).config().train.seed: read_run(p).evals[-1] for p in (result.folder / "fork").glob("seed*")}
+    fork = warm_starts(result)
     fig = Figure(figsize=(15, 3.4 * len(arms) + 0.6))
     axes = fig.subplots(len(arms), len(PANELS), squeeze=False)
     for row_axes, arm in zip(axes, arms, strict=True):
-        start = 0
-        for phase in schedule_of(result.runs[arm][0].config()):
-            if phase.kind == "sleep":
-                for ax in row_axes:
-                    ax.axvspan(start, start + phase.chars, color="tab:purple", alpha=0.12, lw=0)
-            start += phase.chars
+        shade_sleep_phases(row_axes, result.runs[arm][0].config())
         shown = [(twin, "twin"), (null, "null"), (arm, "arm"), (rows[arm]["batch_twin"], "batch")]
         for ax, (metric, ylabel) in zip(row_axes, PANELS, strict=True):
             for name, kind in shown:
@@ -168,14 +192,7 @@ def plot_law_curves(result: SweepResult, paired: list[dict], momentum: float, pa
                         ls=(0, (4, 2)) if on_top else "-", zorder=4 if on_top else 3)
                 ax.fill_between(chars, [m - h for m, h in zip(means, halves, strict=True)],
                                 [m + h for m, h in zip(means, halves, strict=True)], color=colour, alpha=0.15, lw=0)
-            if metric.endswith("acc"):
-                ax.axhline(ngram["1-gram"]["acc"], color="tab:olive", ls=":", lw=1, label="unigram")
-                ax.axhline(ngram["2-gram"]["acc"], color="tab:olive", ls="-.", lw=1, label="bigram")
-            else:
-                ax.axhline(0.5, color="tab:olive", ls=":", lw=1, label="chance (AUC 0.5)")
-            if metric == "softmax_acc" and frozen_random:
-                level = mean_ci([run.evals[-1]["softmax_acc"] for run in frozen_random])[0]
-                ax.axhline(level, color="tab:brown", ls="--", lw=1, label="frozen-random layers (from scratch)")
+            draw_yardsticks(ax, metric, ngram, frozen_random)
             ax.set_title(f"P = {rows[arm]['cycle_chars'] // 2:,}: {ylabel}", fontsize=9)
             ax.set_xlabel("characters after the fork")
             ax.grid(alpha=0.3)

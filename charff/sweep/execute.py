@@ -15,7 +15,7 @@ from charff.data.corpora import load_aesop
 from charff.errors import CharffError
 from charff.hooks.loggers import build_loggers
 from charff.hooks.progress import ProgressBar
-from charff.rundir import make_dir
+from charff.rundir import FORK_DIR, make_dir
 from charff.storage import write_json
 from charff.sweep.grid import Cell, Grid
 from charff.sweep.ray_executor import check_cluster, import_ray, run_on_ray
@@ -110,7 +110,7 @@ def run_sweep(grid: Grid, out: Path, executor: Executor, console: Console, yes: 
     make_dir(out)
     write_json(out / SWEEP_FILE, manifest(grid, cells, out))
     if trunks:
-        console.print(f"shared warm start: {grid.fork['train.chars']:,} characters per seed in {out / 'fork'}",
+        console.print(f"shared warm start: {grid.fork['train.chars']:,} characters per seed in {out / FORK_DIR}",
                       highlight=False)
         run_stage(trunks, executor, console)
     run_stage(cells, executor, console)

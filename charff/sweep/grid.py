@@ -26,10 +26,10 @@ from pathlib import Path
 from charff.config import Config, apply_all, flatten, read_toml, with_settings
 from charff.errors import CharffError
 from charff.packaged import presets_folder
+from charff.rundir import FORK_DIR, warm_start_dir
 from charff.training.schedule import schedule_of
 
 KEYS = ("description", "seeds", "budget_minutes", "base", "grid", "arms", "fork")
-FORK = "fork"  # the folder of the shared warm starts
 
 
 @dataclass
@@ -67,13 +67,13 @@ class Grid:
         return with_settings(self.base, values)
 
     def trunk_dir(self, out: Path, seed: int) -> Path:
-        return (Path(out) / FORK / f"seed{seed}").resolve()
+        return warm_start_dir(out, seed).resolve()
 
     def trunks(self, out: Path, log: tuple[str, ...] = ()) -> list[Cell]:
         """The shared warm starts, one per seed; they run before every other cell."""
         if not self.fork:
             return []
-        return [Cell(FORK, seed, with_settings(self.base, {**self.fork, "train.seed": seed}),
+        return [Cell(FORK_DIR, seed, with_settings(self.base, {**self.fork, "train.seed": seed}),
                      self.trunk_dir(out, seed), log) for seed in self.seeds]
 
     def cells(self, out: Path, log: tuple[str, ...] = ()) -> list[Cell]:
