@@ -19,7 +19,7 @@ from charff.config import Config
 from charff.data.dataset import prepare
 from charff.model.network import FFNet
 from charff.model.sampling import generate
-from charff.training.schedule import Phase
+from charff.training.speed import step_rate
 from charff.training.trainer import Trainer
 
 
@@ -41,14 +41,7 @@ def chars_per_second(width: int, streams: int, kind: str, seconds: float, learne
     config.train.learner = learner
     config.train.negatives = negatives
     trainer = Trainer(config, prepare("fables", "hinton30", 0.1, config.model.window))
-    phase = Phase(kind, 10**9)
-    for _ in range(3):  # warm-up
-        trainer.step(phase, streams)
-    steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        trainer.step(phase, streams)
-        steps += 1
-    return steps * streams / (time.perf_counter() - start)
+    return step_rate(trainer, kind, seconds, warmup_steps=3, min_steps=1)
 
 
 def generation_chars_per_second(width: int, streams: int, seconds: float) -> float:

@@ -16,17 +16,12 @@ import torch
 
 from charff.config import Config
 from charff.data.dataset import prepare
-from charff.training.schedule import Phase
+from charff.training.speed import step_rate, synchronize
 from charff.training.trainer import Trainer
 
 # forward-pass equivalents per window of each step: every layer's input is detached, so the
 # backward pass of an updated window computes weight gradients only (one forward's worth)
 PASSES = {"wake": 2, "sleep": 1 + 2, "interleaved": 2 + 2}
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def matmul_peak(device: torch.device, seconds: float = 1.0) -> float:
@@ -67,15 +62,7 @@ def measure(width: int, streams: int, kind: str, device: str, seconds: float) ->
     config.train.negatives = "self_generated"
     config.train.device = device
     trainer = Trainer(config, prepare("fables", "hinton30", 0.1, config.model.window))
-    phase = Phase(kind, 10**12)
-    trainer.step(phase, streams)  # warm-up
-    synchronize(trainer.device)
-    steps, start = 0, time.perf_counter()
-    while steps < 2 or time.perf_counter() - start < seconds:
-        trainer.step(phase, streams)
-        steps += 1
-    synchronize(trainer.device)
-    rate = steps * streams / (time.perf_counter() - start)
+    rate = step_rate(trainer, kind, seconds)
     return rate, rate * PASSES[kind] * flops_per_window(config, 30) / 1e9
 
 

@@ -48,8 +48,8 @@ def cmd_train(args) -> None:
     from charff.config import load_config
     from charff.hooks.loggers import build_loggers
     from charff.hooks.progress import ProgressBar
+    from charff.run import finish_run, resume_run, start_run
     from charff.rundir import SAMPLES_FILE, default_run_dir
-    from charff.training.run import finish_run, resume_run, start_run
 
     bar = ProgressBar()
     if args.resume:
@@ -75,8 +75,8 @@ def cmd_train(args) -> None:
 
 def cmd_evaluate(args) -> None:
     from charff.analysis.tables import readouts_text
+    from charff.run import rescore_run
     from charff.rundir import EVALUATION_FILE
-    from charff.training.run import rescore_run
 
     record = rescore_run(Path(args.run))
     console.print(f"validation after {record['chars']:,} characters ({record['val_chars']:,} scored), "
@@ -87,7 +87,7 @@ def cmd_evaluate(args) -> None:
 def cmd_sample(args) -> None:
     from charff.config import config_from_dict
     from charff.model.sampling import clean_prompt, read_prompt, sample_text
-    from charff.training.run import load_model, training_text_of
+    from charff.run import load_model, training_text_of
 
     if args.num_samples <= 0 or args.max_new_chars <= 0:
         raise CharffError("--num-samples and --max-new-chars must be positive")
@@ -97,7 +97,7 @@ def cmd_sample(args) -> None:
     if not 0 <= args.top_k <= vocab.size:
         raise CharffError(f"--top-k must be between 0 (all) and the alphabet's {vocab.size} symbols, got {args.top_k}")
     config = config_from_dict(payload["config"])
-    if args.readout != "softmax" and config.train.learner != "ff":
+    if args.readout not in config.train.learner_kind.readouts:
         raise CharffError(f"this run's learner is {config.train.learner}, not trained by FF: it has no "
                           f"{args.readout} readout; use --readout softmax")
     prompt, note = clean_prompt(vocab, read_prompt(args.start))
@@ -181,10 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     corpus.add_parser("list", help="named corpora").set_defaults(func=cmd_corpus_list)
     show = corpus.add_parser("show", help="sizes, alphabet and n-gram baselines of a corpus")
     show.add_argument("corpus", help="a corpus name, a text file path, or hf:NAME")
-    show.add_argument("--alphabet", default="hinton30", choices=choices(CorpusConfig, "alphabet"),
+    defaults = CorpusConfig()
+    show.add_argument("--alphabet", default=defaults.alphabet, choices=choices(CorpusConfig, "alphabet"),
                       help="hinton30: a-z, space , ; . (lowercased); full: every character of the text")
-    show.add_argument("--val-fraction", type=float, default=0.1,
-                      help="the last part of the cleaned text held out for validation (default 0.1)")
+    show.add_argument("--val-fraction", type=float, default=defaults.val_fraction,
+                      help=f"the last part of the cleaned text held out (default {defaults.val_fraction})")
     show.set_defaults(func=cmd_corpus_show)
 
     train = sub.add_parser("train", help="train a Forward-Forward model into a run directory")

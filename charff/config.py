@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_type_hints
 
-from charff.config_checks import check_values
+from charff.config_checks import BELOW_ONE, FRACTION, NON_NEGATIVE, OPEN_FRACTION, POSITIVE, Range, check_combinations
 from charff.errors import CharffError
+from charff.schedule import Schedule, text_of_table
 
 Alphabet = Literal["hinton30", "full"]
 Recurrence = Literal["none", "self", "full"]  # self: own state at t-1; full: also the layer above
@@ -30,62 +31,97 @@ Optimizer = Literal["adam", "sgd"]
 LrDecay = Literal["constant", "cosine"]
 
 
+def registry(choice: Any, entries: dict) -> dict:
+    """The implementations of a Literal choice, one per allowed value: a value added to the
+    Literal without its entry (or an entry without its value) fails when charff is imported."""
+    allowed = typing.get_args(choice)
+    if set(entries) != set(allowed):
+        raise TypeError(f"the registry for {allowed} has entries {tuple(entries)}")
+    return entries
+
+
+@dataclass(frozen=True)
+class LearnerKind:
+    """What a learner does with the hidden layers; the yardsticks train only the readout's loss."""
+
+    ff: bool  # each layer learns from its own goodness loss
+    local: bool  # no gradient crosses from one layer to another
+    trains_layers: bool  # the hidden layers change at all
+
+    @property
+    def readouts(self) -> tuple[str, ...]:
+        """A net not trained by FF has no goodness to read: only the softmax readout."""
+        return READOUTS if self.ff else READOUTS[:1]
+
+
+LEARNERS = registry(Learner, {
+    "ff": LearnerKind(ff=True, local=True, trains_layers=True),
+    "backprop": LearnerKind(ff=False, local=False, trains_layers=True),
+    "frozen_random": LearnerKind(ff=False, local=True, trains_layers=False),
+})
+
+
+def ranged(default: float, allowed: Range) -> Any:
+    """A number field with the values it accepts beside it (checked by validate)."""
+    return field(default=default, metadata={"range": allowed})
+
+
 @dataclass
 class CorpusConfig:
     name: str = "fables"  # a named corpus, a text file path, or hf:NAME[:CONFIG[:SPLIT[:COLUMN]]]
     alphabet: Alphabet = "hinton30"
-    val_fraction: float = 0.1  # the last part of the text, never trained on
-    calibration_fraction: float = 0.05  # the text just before validation: held out to calibrate the readouts
+    val_fraction: float = ranged(0.1, OPEN_FRACTION)  # the last part of the text, never trained on
+    calibration_fraction: float = ranged(0.05, OPEN_FRACTION)  # just before validation: calibrates the readouts
 
 
 @dataclass
 class ModelConfig:
-    window: int = 10  # characters seen by layer 1, ending at the character being judged
+    window: int = ranged(10, POSITIVE)  # characters seen by layer 1, ending at the character being judged
     hidden: list[int] = field(default_factory=lambda: [500, 500, 500])
     recurrence: Recurrence = "self"
     activation: Activation = "relu"
     loss: Loss = "softplus"
-    threshold: float = 2.0  # goodness (mean squared activity) separating real from fake
-    symba_alpha: float = 4.0  # sharpness of the SymBa loss
+    threshold: float = ranged(2.0, NON_NEGATIVE)  # goodness (mean squared activity) separating real from fake
+    symba_alpha: float = ranged(4.0, NON_NEGATIVE)  # sharpness of the SymBa loss
     band: list[float] = field(default_factory=lambda: [0.5, 8.0])  # band loss: goodness walls [low, high]
-    clip_margin: float = 1.0  # clipped loss: no gradient once a side is this far past the threshold
-    peer_normalisation: float = 0.0  # weight of Hinton's peer normalisation (0.03 in loeweX); 0 is off
+    clip_margin: float = ranged(1.0, NON_NEGATIVE)  # clipped loss: no gradient this far past the threshold
+    peer_normalisation: float = ranged(0.0, NON_NEGATIVE)  # Hinton's peer normalisation weight (loeweX: 0.03)
 
 
 @dataclass
 class TrainConfig:
-    chars: int = 300_000  # total characters (B streams x T steps) for the whole schedule
+    chars: int = ranged(300_000, POSITIVE)  # total characters (B streams x T steps) for the whole schedule
     learner: Learner = "ff"
-    streams: int = 64  # B parallel streams of real text
-    schedule: str = "interleaved"  # the phase schedule; see charff.training.schedule
+    streams: int = ranged(64, POSITIVE)  # B parallel streams of real text
+    schedule: str = "interleaved"  # the phase schedule; see charff.schedule
     negatives: Negatives = "teacher_forcing"
     negative_readout: Readout = "softmax"  # which readout samples negatives
-    negative_temperature: float = 1.0
-    negative_top_k: int = 0  # 0 means sample from the whole alphabet
-    rollout_restart: int = 10  # self-generated streams restart from real text every R characters
-    negatives_per_position: int = 1  # k negative windows per real one (a rollout continues the first)
-    negative_mix: float = 0.0  # share of negatives drawn from negative_proposal instead of the readout
+    negative_temperature: float = ranged(1.0, POSITIVE)
+    negative_top_k: int = ranged(0, NON_NEGATIVE)  # 0 means sample from the whole alphabet
+    rollout_restart: int = ranged(10, POSITIVE)  # self-generated streams restart from real text every R characters
+    negatives_per_position: int = ranged(1, POSITIVE)  # k negative windows per real one (a rollout continues the first)
+    negative_mix: float = ranged(0.0, FRACTION)  # share of negatives from negative_proposal, not the readout
     negative_proposal: Proposal = "unigram"  # unigram: training-split counts plus one; never the unknown symbol
     hard_negatives: int = 0  # of the k, how many are the readout's likeliest wrong characters
     optimizer: Optimizer = "adam"  # for the FF layers; the softmax readout has its own Adam
-    lr: float = 3e-3
-    readout_lr: float = 1e-3
-    momentum: float = 0.9  # SGD momentum; Adam's beta1 (the momentum horizon is 1/(1-momentum) updates)
-    adam_beta2: float = 0.999
+    lr: float = ranged(3e-3, POSITIVE)
+    readout_lr: float = ranged(1e-3, POSITIVE)
+    momentum: float = ranged(0.9, BELOW_ONE)  # SGD momentum or Adam's beta1; horizon 1/(1-momentum) updates
+    adam_beta2: float = ranged(0.999, BELOW_ONE)
     adam_bias_correction: bool = True  # off: Adam's first moment is not bias-corrected
     nesterov: bool = False  # Nesterov momentum for SGD
-    accumulate: int = 1  # steps per optimizer update: one update covers streams x accumulate characters
+    accumulate: int = ranged(1, POSITIVE)  # steps per update: streams x accumulate characters each
     lr_decay: LrDecay = "constant"  # cosine: to lr_final_fraction of lr over train.chars
-    lr_final_fraction: float = 0.1
-    weight_decay: float = 0.0
+    lr_final_fraction: float = ranged(0.1, FRACTION)
+    weight_decay: float = ranged(0.0, NON_NEGATIVE)
     reset_optimizer_each_phase: bool = False  # keep momentum across phases unless asked
     # separated:auto: each phase is this fraction of H / R (momentum horizon over one-sided ratio)
-    auto_fraction: float = 0.03
-    eval_every: int = 50_000  # characters between validation evaluations (and checkpoints)
-    eval_streams: int = 64
+    auto_fraction: float = ranged(0.03, POSITIVE)
+    eval_every: int = ranged(50_000, POSITIVE)  # characters between validation evaluations (and checkpoints)
+    eval_streams: int = ranged(64, POSITIVE)
     # characters the costly goodness readout scores at evaluations before the last (0: all); the
     # last evaluation scores the whole validation split
-    eval_goodness_chars: int = 4096
+    eval_goodness_chars: int = ranged(4096, NON_NEGATIVE)
     eval_at_phase_ends: bool = False  # also evaluate at the end of every wake and sleep phase
     measure_gradients: bool = False  # log the one-sided ratio and the gradient noise scale at evaluations
     # a finished run directory to continue from (model, optimizer state, streams, random state):
@@ -93,6 +129,10 @@ class TrainConfig:
     fork_from: str = ""
     seed: int = 0
     device: str = "cpu"
+
+    @property
+    def learner_kind(self) -> LearnerKind:
+        return LEARNERS[self.learner]
 
 
 @dataclass
@@ -103,6 +143,18 @@ class Config:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @property
+    def schedule(self) -> Schedule:
+        """train.schedule parsed against train.chars and train.streams; validation parses it first,
+        and it is parsed again only if one of the three changes."""
+        t = self.train
+        key = (t.schedule, t.chars, t.streams)
+        parsed = getattr(self, "_schedule", None)
+        if parsed is None or parsed[0] != key:
+            parsed = (key, Schedule.parse(*key))
+            self._schedule = parsed
+        return parsed[1]
 
 
 def choices(section: type, name: str) -> tuple[str, ...]:
@@ -147,7 +199,15 @@ def validate(config: Config) -> Config:
     for key, allowed in literal_fields().items():
         if flat[key] not in allowed:
             raise CharffError(f"{key} must be one of {', '.join(allowed)}, got {flat[key]!r}")
-    check_values(flat)
+    for name in ("corpus", "model", "train"):
+        section = getattr(config, name)
+        for item in dataclasses.fields(section):
+            allowed = item.metadata.get("range")
+            value = getattr(section, item.name)
+            if allowed is not None and not allowed.holds(value):
+                raise CharffError(allowed.refusal(f"{name}.{item.name}", value))
+    check_combinations(flat)
+    config.schedule  # noqa: B018 - a schedule that cannot run is refused with the rest of the config
     return config
 
 
@@ -161,21 +221,9 @@ def flatten(tree: dict, prefix: str = "") -> dict:
     return out
 
 
-def schedule_from_table(value: Any) -> Any:
-    """A schedule given as a TOML array of tables, [{phase = "wake", chars = 250000}, ...],
-    becomes the string form "wake:250000,..."; anything else is returned as it is."""
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        return value
-    try:
-        return ",".join(f"{item['phase']}:{item['chars']}" for item in value)
-    except KeyError:
-        raise CharffError("each phase of train.schedule needs phase and chars, "
-                          'e.g. {phase = "wake", chars = 250000}') from None
-
-
 def apply(config: Config, key: str, value: Any) -> None:
     if key == "train.schedule":
-        value = schedule_from_table(value)
+        value = text_of_table(value)
     section, _, name = key.partition(".")
     target = getattr(config, section, None) if name else None
     if not dataclasses.is_dataclass(target) or name not in {f.name for f in dataclasses.fields(target)}:

@@ -1,38 +1,47 @@
-"""The values a config accepts beyond its types: positive counts, ranges, devices, combinations."""
+"""The values a config accepts beyond its types: the ranges fields declare, rules joining fields, devices."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from charff.errors import CharffError
 
-NON_NEGATIVE = ("model.threshold", "model.symba_alpha", "model.clip_margin", "model.peer_normalisation",
-                "train.weight_decay", "train.negative_top_k",
-                "train.eval_goodness_chars")
-RANGES = {"train.momentum": (lambda v: 0 <= v < 1, "[0, 1)"),
-          "train.adam_beta2": (lambda v: 0 <= v < 1, "[0, 1)"),
-          "train.lr_final_fraction": (lambda v: 0 <= v <= 1, "[0, 1]"),
-          "train.negative_mix": (lambda v: 0 <= v <= 1, "[0, 1]"),
-          "corpus.val_fraction": (lambda v: 0 < v < 1, "(0, 1)"),
-          "corpus.calibration_fraction": (lambda v: 0 < v < 1, "(0, 1)")}
-POSITIVE = ("model.window", "train.chars", "train.streams", "train.accumulate", "train.rollout_restart", "train.lr",
-            "train.readout_lr", "train.eval_every", "train.eval_streams",
-            "train.negative_temperature", "train.negatives_per_position", "train.auto_fraction")
+
+@dataclass(frozen=True)
+class Range:
+    """The values a number field accepts, kept beside the field (config.ranged) and checked by validation."""
+
+    low: float = 0.0
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = True  # math.inf itself is never a value
+
+    def holds(self, value: float) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def refusal(self, key: str, value: object) -> str:
+        if self.high == math.inf:
+            what = "positive and finite" if self.low_open else "zero or more (and finite)"
+            return f"{key} must be {what}, got {value!r}"
+        brackets = ("(" if self.low_open else "[", ")" if self.high_open else "]")
+        return f"{key} must be in {brackets[0]}{self.low:g}, {self.high:g}{brackets[1]}, got {value!r}"
 
 
-def check_values(flat: dict) -> None:
-    """flat: the config as {dotted key: value}; raises one CharffError naming the first bad value."""
-    for key in POSITIVE:
-        if not 0 < flat[key] < math.inf:
-            raise CharffError(f"{key} must be positive and finite, got {flat[key]!r}")
+POSITIVE = Range(low_open=True)
+NON_NEGATIVE = Range()
+FRACTION = Range(high=1.0, high_open=False)  # [0, 1]
+BELOW_ONE = Range(high=1.0)  # [0, 1): a momentum
+OPEN_FRACTION = Range(high=1.0, low_open=True)  # (0, 1): a share of the text
+
+
+def check_combinations(flat: dict) -> None:
+    """Rules that join several fields; flat: the config as {dotted key: value}; raises one
+    CharffError naming the first bad value."""
     if not flat["model.hidden"]:
         raise CharffError("model.hidden needs at least one layer width, e.g. [500, 500, 500]")
-    for key in NON_NEGATIVE:
-        if not 0 <= flat[key] < math.inf:
-            raise CharffError(f"{key} must be zero or more (and finite), got {flat[key]!r}")
-    for key, (within, text) in RANGES.items():
-        if not within(flat[key]):
-            raise CharffError(f"{key} must be in {text}, got {flat[key]!r}")
     if flat["train.nesterov"] and not (flat["train.optimizer"] == "sgd" and flat["train.momentum"] > 0):
         raise CharffError("train.nesterov needs train.optimizer = \"sgd\" and train.momentum above 0")
     if not 0 <= flat["train.hard_negatives"] <= flat["train.negatives_per_position"]:

@@ -14,8 +14,8 @@ from charff.analysis.results import evals_of, read_records
 from charff.cli import main
 from charff.errors import CharffError
 from charff.hooks import Hook
+from charff.run import start_run
 from charff.training.checkpoint import load_checkpoint
-from charff.training.run import start_run
 from tests.conftest import tiny_config
 from tests.test_cli import TRAIN, assert_one_line_error
 

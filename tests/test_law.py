@@ -13,10 +13,10 @@ from charff.analysis.results import evals_of, read_records
 from charff.errors import CharffError
 from charff.hooks import Hook
 from charff.model.network import FFNet
+from charff.run import finish_run, resume_run, start_run
+from charff.schedule import auto_phase_chars
 from charff.training.checkpoint import load_checkpoint
 from charff.training.instruments import layer_record, measure_gradients
-from charff.training.run import finish_run, resume_run, start_run
-from charff.training.schedule import auto_phase_chars
 from charff.training.trainer import Interrupted
 from tests.conftest import tiny_config
 

@@ -11,11 +11,13 @@ from rich.console import Console
 
 from charff.analysis.tables import granularity_table, results_table
 from charff.cli import build_parser
-from charff.config import literal_fields
+from charff.config import LEARNERS, literal_fields
 from charff.data.vocab import CLEANERS
 from charff.model.activations import ACTIVATIONS
+from charff.model.network import RECURRENCES
 from charff.model.objectives import LOSSES
-from charff.training.negatives import KINDS
+from charff.model.sampling import READOUT_LOGITS
+from charff.training.negatives import KINDS, PROPOSALS
 from charff.training.optim import LR_DECAYS, OPTIMIZERS
 
 PACKAGE = Path(__file__).resolve().parents[1] / "charff"
@@ -24,9 +26,37 @@ PACKAGE = Path(__file__).resolve().parents[1] / "charff"
 @pytest.mark.parametrize("key, registry", [
     ("corpus.alphabet", CLEANERS), ("model.activation", ACTIVATIONS), ("model.loss", LOSSES),
     ("train.negatives", KINDS), ("train.optimizer", OPTIMIZERS), ("train.lr_decay", LR_DECAYS),
+    ("train.learner", LEARNERS), ("train.negative_readout", READOUT_LOGITS), ("train.negative_proposal", PROPOSALS),
+    ("model.recurrence", RECURRENCES),
 ])
 def test_every_declared_choice_has_exactly_one_implementation(key, registry):
     assert set(registry) == set(literal_fields()[key])
+
+
+def imported_packages(path: Path) -> set[str]:
+    """The charff packages (or top-level modules) a module imports, at any depth of the file."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("charff."):
+            names.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            names |= {a.name.split(".")[1] for a in node.names if a.name.startswith("charff.")}
+    return names
+
+
+def test_no_package_imports_a_package_that_imports_it_back():
+    """Layers go one way: shared measures below training and analysis, run orchestration above both."""
+    graph: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        own = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+        graph.setdefault(own, set()).update(imported_packages(path) - {own})
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(n == goal or (n not in seen and reaches(n, goal, seen | {n})) for n in graph.get(start, ()))
+
+    cycles = sorted((a, b) for a, deps in graph.items() for b in deps if reaches(b, a, {b}))
+    assert not cycles, f"imports that come back around: {cycles}"
+    assert "training" not in graph["analysis"] and "analysis" not in graph["training"]
 
 
 def subparsers(parser):
@@ -58,7 +88,7 @@ def test_drawing_leaves_a_notebooks_matplotlib_backend_alone(tmp_path):
 import sys, matplotlib
 matplotlib.use("svg")
 from charff.analysis.plots import plot_run
-from charff.training.schedule import Phase
+from charff.schedule import Phase
 evals = [{{"chars": c, "softmax_acc": 0.3, "softmax_bpc": 3.0, "goodness_acc": 0.3, "goodness_bpc": 3.0,
           "good_real/0": 2.0, "good_fake/0": 1.0}} for c in (100, 200)]
 plot_run(evals, [Phase("wake", 100), Phase("sleep", 100)], "t", __import__("pathlib").Path({str(tmp_path)!r}))

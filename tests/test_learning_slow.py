@@ -6,7 +6,7 @@ from charff.config import Config, load_config
 from charff.data.dataset import prepare
 from charff.data.ngram import ngram_baselines
 from charff.packaged import presets_folder
-from charff.training.run import prepare_for
+from charff.run import prepare_for
 from charff.training.trainer import Trainer
 from tests.conftest import aesop_folder
 

@@ -3,7 +3,8 @@ import torch
 
 from charff.config import ModelConfig, TrainConfig
 from charff.model.network import FFNet
-from charff.training.negatives import NegativeGenerator, RealContext, proposal_distribution
+from charff.model.stream_state import StreamState
+from charff.training.negatives import NegativeGenerator, proposal_distribution
 
 VOCAB = 30
 
@@ -14,7 +15,7 @@ def real_context(model, batch):
     true_next = torch.zeros(batch, dtype=torch.long)  # the readout below makes 0 the likeliest
     logits = torch.zeros(batch, VOCAB)
     logits[:, 0] = 20.0
-    return RealContext(windows, model.next_state(activities), logits, true_next)
+    return StreamState(windows, model.next_state(activities), logits), true_next
 
 
 def generator_for(model, never=None, proposal="uniform", **train):
@@ -35,11 +36,11 @@ def test_a_restart_never_proposes_the_real_character(kind, k, hard, mix):
     negatives = generator_for(model, negatives=kind, streams=32, rollout_restart=1, negatives_per_position=k,
                               hard_negatives=hard, negative_mix=mix)
     for _ in range(20):
-        real = real_context(model, 32)
-        windows, state = negatives.propose(real, 32)
+        real, true_next = real_context(model, 32)
+        windows, state = negatives.propose(real, true_next, 32)
         assert windows.shape == (32 * k, 6) and state[0].shape[0] == 32 * k
         assert torch.equal(windows[:, :-1], real.windows[:, 1:].repeat(k, 1))
-        assert (windows[:, -1] != real.true_next.repeat(k)).all()
+        assert (windows[:, -1] != true_next.repeat(k)).all()
         negatives.observe(windows, model(windows, state))
 
 
@@ -47,10 +48,10 @@ def test_rollouts_continue_their_own_text_between_restarts():
     model = tiny_model()
     negatives = generator_for(model, negatives="self_generated", streams=4, rollout_restart=5,
                               negatives_per_position=3)
-    real = real_context(model, 4)
-    first, state = negatives.propose(real, 4)
+    real, true_next = real_context(model, 4)
+    first, state = negatives.propose(real, true_next, 4)
     negatives.observe(first, model(first, state))
-    second, _ = negatives.propose(real_context(model, 4), 4)
+    second, _ = negatives.propose(*real_context(model, 4), 4)
     continuing = negatives.age[:4] > 0
     assert continuing.any()
     assert torch.equal(second[:4][continuing, :-1], first[:4][continuing, 1:])
@@ -67,9 +68,9 @@ def test_the_mixture_reaches_characters_the_readout_never_proposes():
                                   negatives_per_position=4, negative_mix=mix)
         chars = set()
         for _ in range(20):
-            real = real_context(model, 64)
+            real, true_next = real_context(model, 64)
             real.logits[:, 1] = 15.0
-            windows, state = negatives.propose(real, 64)
+            windows, state = negatives.propose(real, true_next, 64)
             negatives.observe(windows, model(windows, state))
             chars |= set(windows[:, -1].tolist())
         seen[mix] = chars
@@ -81,9 +82,9 @@ def test_hard_negatives_are_the_likeliest_wrong_characters():
     model = tiny_model()
     negatives = generator_for(model, negatives="teacher_forcing", streams=8, negatives_per_position=3,
                               hard_negatives=2)
-    real = real_context(model, 8)
+    real, true_next = real_context(model, 8)
     real.logits[:, 7], real.logits[:, 5] = 18.0, 17.0  # 0 is the real next character, so 7 then 5
-    windows, _ = negatives.propose(real, 8)
+    windows, _ = negatives.propose(real, true_next, 8)
     assert (windows[8:16, -1] == 7).all() and (windows[16:, -1] == 5).all()
 
 
@@ -93,9 +94,9 @@ def test_the_unknown_symbol_is_never_proposed():
     negatives = generator_for(model, never=unknown, proposal="unigram", negatives="random", streams=64,
                               negatives_per_position=2, hard_negatives=1, negative_mix=0.5)
     for _ in range(30):
-        real = real_context(model, 64)
+        real, true_next = real_context(model, 64)
         real.logits[:, unknown] = 30.0
-        windows, _ = negatives.propose(real, 64)
+        windows, _ = negatives.propose(real, true_next, 64)
         assert (windows[:, -1] != unknown).all()
 
 

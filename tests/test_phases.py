@@ -6,7 +6,7 @@ import torch
 from charff.analysis.results import read_records
 from charff.data.dataset import prepare
 from charff.hooks import Hook
-from charff.training.run import resume_run, start_run
+from charff.run import resume_run, start_run
 from charff.training.trainer import Interrupted, Trainer
 from tests.conftest import tiny_config
 

@@ -1,7 +1,7 @@
 import pytest
 
 from charff.errors import CharffError
-from charff.training.schedule import Phase, parse_count, parse_schedule
+from charff.schedule import Phase, parse_count, parse_schedule
 
 
 def test_counts_with_suffixes():
@@ -36,12 +36,11 @@ def test_bad_schedules_are_refused(spec):
 
 def test_a_schedule_can_be_a_toml_array_of_tables(tmp_path):
     from charff.config import load_config
-    from charff.training.schedule import schedule_of
 
     path = tmp_path / "c.toml"
     path.write_text('[train]\nchars = 3000\nstreams = 10\n'
                     'schedule = [{phase = "wake", chars = 2000}, {phase = "sleep", chars = 1000}]\n')
-    assert schedule_of(load_config(path)) == [Phase("wake", 2000), Phase("sleep", 1000)]
+    assert list(load_config(path).schedule.phases) == [Phase("wake", 2000), Phase("sleep", 1000)]
 
 
 def test_a_warm_start_then_repeating_separated_phases():

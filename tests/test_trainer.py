@@ -4,7 +4,7 @@ from charff.analysis.results import evals_of, read_records
 from charff.data.dataset import prepare
 from charff.data.ngram import ngram_baselines
 from charff.hooks import Hook
-from charff.training.run import resume_run, start_run
+from charff.run import resume_run, start_run
 from charff.training.trainer import Interrupted, Trainer
 from tests.conftest import tiny_config
 

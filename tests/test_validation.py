@@ -7,10 +7,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from charff.analysis.stats import mean_ci
-from charff.config import ModelConfig
+from charff.config import ModelConfig, TrainConfig
 from charff.data.dataset import prepare
+from charff.measures.stats import mean_ci
 from charff.model.network import FFNet
+from charff.training.negatives import NegativeGenerator, proposal_distribution
 from charff.training.trainer import Trainer
 from charff.training.validation import Scored, evaluate, fit_product_weights, fit_temperature, score_split
 from tests.conftest import tiny_config
@@ -21,20 +22,47 @@ def small_model():
     return FFNet(ModelConfig(window=6, hidden=[16, 16]), 30)
 
 
+def negatives_of(model, kind="teacher_forcing"):
+    return NegativeGenerator(model, TrainConfig(negatives=kind), proposal_distribution("uniform", None, 30, None),
+                             None, torch.Generator())
+
+
 def test_temperatures_come_from_the_calibration_slice_never_from_validation():
     model = small_model()
     calibration = torch.randint(0, 30, (600,), generator=torch.Generator().manual_seed(1))
     records = []
     for seed in (2, 3):  # two different validation splits
         val = torch.randint(0, 30, (900,), generator=torch.Generator().manual_seed(seed))
-        records.append(evaluate(model, val, calibration, streams=8, goodness_chars=0, seed=0))
+        records.append(evaluate(model, val, calibration, streams=8, goodness_chars=0, seed=0,
+                                negatives=negatives_of(model)))
     for name in ("softmax_temperature", "goodness_temperature", "product_goodness_weight", "product_softmax_weight"):
         assert records[0][name] == records[1][name]
     assert records[0]["softmax_bpc"] != records[1]["softmax_bpc"]
     other = torch.randint(0, 30, (600,), generator=torch.Generator().manual_seed(4))
-    shifted = evaluate(model, val, other, streams=8, goodness_chars=0, seed=0)
+    shifted = evaluate(model, val, other, streams=8, goodness_chars=0, seed=0, negatives=negatives_of(model))
     assert shifted["goodness_temperature"] != records[1]["goodness_temperature"]
     assert shifted["product_goodness_weight"] != records[1]["product_goodness_weight"]
+
+
+def test_validation_draws_its_fakes_from_the_configured_negatives():
+    model = small_model()
+    val = torch.randint(0, 30, (900,), generator=torch.Generator().manual_seed(2))
+    proposed = []
+
+    class Counting(NegativeGenerator):
+        def propose(self, real, true_next, rows):
+            windows, state = super().propose(real, true_next, rows)
+            proposed.append(windows)
+            return windows, state
+
+    counting = Counting(model, TrainConfig(negatives="random", negatives_per_position=3),
+                        proposal_distribution("uniform", None, 30, None), None, torch.Generator())
+    with_random = evaluate(model, val, val[:300], streams=8, goodness_chars=0, seed=0, negatives=counting)
+    with_forcing = evaluate(model, val, val[:300], streams=8, goodness_chars=0, seed=0,
+                            negatives=negatives_of(model))
+    assert len(proposed) * 8 == with_random["val_chars"] and proposed[0].shape[0] == 3 * 8
+    assert with_random["good_fake/0"] != with_forcing["good_fake/0"]
+    assert with_random["good_real/0"] == with_forcing["good_real/0"]
 
 
 def test_product_weights_recover_the_weights_that_generated_the_targets():
@@ -66,9 +94,9 @@ def test_the_product_readout_fits_the_calibration_slice_at_least_as_well_as_good
 def test_the_goodness_readout_scores_the_whole_split_unless_told_otherwise():
     model = small_model()
     val = torch.randint(0, 30, (900,), generator=torch.Generator().manual_seed(2))
-    whole = evaluate(model, val, val[:300], streams=8, goodness_chars=0, seed=0)
+    whole = evaluate(model, val, val[:300], streams=8, goodness_chars=0, seed=0, negatives=negatives_of(model))
     assert whole["goodness_chars"] == whole["val_chars"] > 700
-    part = evaluate(model, val, val[:300], streams=8, goodness_chars=100, seed=0)
+    part = evaluate(model, val, val[:300], streams=8, goodness_chars=100, seed=0, negatives=negatives_of(model))
     assert 100 <= part["goodness_chars"] < 200
 
 

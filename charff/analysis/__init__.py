@@ -1,2 +1,2 @@
-"""Reading results: finished runs and sweeps (results), the collapse verdict, seed statistics,
-text statistics, tables and plots."""
+"""Reading results: finished runs and sweeps (results), the collapse verdict, paired comparisons,
+the separation law, tables and plots. Imports no training code."""

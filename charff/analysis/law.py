@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from charff.analysis.paired import role_of
 from charff.analysis.results import SweepResult, read_run
-from charff.analysis.stats import mean_ci
+from charff.measures.stats import mean_ci
 from charff.rundir import warm_start_dir
 
 LAW_JSON, LAW_FIGURE = "law.json", "law.png"
@@ -139,10 +139,8 @@ def mean_curve(runs, metric: str, fork: dict[int, dict]) -> tuple[list, list, li
 
 
 def shade_sleep_phases(axes, config) -> None:
-    from charff.training.schedule import schedule_of
-
     start = 0
-    for phase in schedule_of(config):
+    for phase in config.schedule.phases:
         if phase.kind == "sleep":
             for ax in axes:
                 ax.axvspan(start, start + phase.chars, color="tab:purple", alpha=0.12, lw=0)
@@ -173,7 +171,7 @@ def plot_law_curves(result: SweepResult, paired: list[dict], momentum: float, pa
     twin = next((n for n in mine if role[n] == "twin"), None)
     null = next((n for n in mine if role[n] == "null"), None)
     frozen_random = [run for runs in result.runs.values() for run in runs
-                     if run.config().train.learner == "frozen_random"]
+                     if not run.config().train.learner_kind.trains_layers]
     ngram = result.ngram()
     fork = warm_starts(result)
     fig = Figure(figsize=(15, 3.4 * len(arms) + 0.6))

@@ -21,7 +21,7 @@ crossing (2 points, 0.02 AUC):
 from __future__ import annotations
 
 from charff.analysis.results import RunResult, SweepResult
-from charff.analysis.stats import mean_ci
+from charff.measures.stats import mean_ci
 
 METRICS = ("goodness_acc", "goodness_auc", "product_acc", "softmax_acc")
 MARGINS = {"goodness_acc": 0.02, "goodness_auc": 0.02}  # what "within" a twin means, per measure
@@ -38,24 +38,22 @@ def group_of(run: RunResult) -> tuple:
 
 
 def role_of(run: RunResult) -> str:
-    train = run.config().train
-    if train.schedule == "frozen":
+    config = run.config()
+    if config.schedule.frozen:
         return "null"
-    if train.schedule == "interleaved":
-        return "twin" if train.accumulate == 1 else "batch"
+    if config.schedule.interleaved:
+        return "twin" if config.train.accumulate == 1 else "batch"
     return "arm"
 
 
 def cycle_chars(run: RunResult) -> int | None:
     """Characters of one wake/sleep cycle of a separated arm (2P), of one update of a large-batch twin."""
-    from charff.training.schedule import is_auto, schedule_of
-
     config = run.config()
-    if config.train.schedule == "interleaved":
+    if config.schedule.interleaved:
         return config.train.streams * config.train.accumulate
-    if is_auto(config.train.schedule):  # its cycles change as it goes
+    if config.schedule.auto:  # its cycles change as it goes
         return None
-    phases = [p for p in schedule_of(config) if p.kind in ("wake", "sleep")]
+    phases = config.schedule.separated_phases()
     return phases[0].chars + phases[1].chars if len(phases) >= 2 else None
 
 

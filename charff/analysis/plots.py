@@ -11,7 +11,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from charff.config import READOUTS
-from charff.training.schedule import Phase
+from charff.schedule import Phase
 
 PANELS = (("softmax_acc", "validation accuracy (softmax readout)"),
           ("softmax_bpc", "validation bits/char (softmax readout)"))

@@ -16,7 +16,6 @@ from charff.analysis.tables import granularity_table, results_markdown, results_
 from charff.errors import CharffError
 from charff.rundir import METRICS_FILE
 from charff.storage import write_json, write_text_atomic
-from charff.training.schedule import schedule_of
 
 RESULTS_JSON, RESULTS_CSV, RESULTS_MD = "results.json", "results.csv", "results.md"
 CURVES_FIGURE = "curves.png"
@@ -29,7 +28,7 @@ def draw_sweep(result: SweepResult) -> list[Path]:
     rows, manifest = result.rows(), result.manifest
     separated = [r for r in rows if is_separated(r)]
     shaded = {r["schedule"] for r in separated}
-    phases = schedule_of(result.runs[separated[0]["cell"]][0].config()) if len(shaded) == 1 else []
+    phases = result.runs[separated[0]["cell"]][0].config().schedule.phases if len(shaded) == 1 else []
     corpus = result.corpus()
     title = (f"{manifest['description']}: {corpus['name']} ({corpus['alphabet']}), "
              f"seeds {manifest['seeds']}; mean and 95% interval")
@@ -105,7 +104,7 @@ def draw_runs(folder: Path) -> list[Path]:
         config = run.config()
         title = f"{run_dir.parent.name}/{run_dir.name}: {config.train.schedule}, {config.train.negatives}"
         onset = run.collapse["onset_chars"] if run.collapse else None
-        paths += plot_run(run.evals, schedule_of(config), title, run_dir, onset)
+        paths += plot_run(run.evals, config.schedule.phases, title, run_dir, onset)
     if not paths:
         raise CharffError(f"no run under {folder} has been evaluated yet; plot it after its first evaluation")
     return paths

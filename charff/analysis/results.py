@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from charff.analysis.stats import mean_ci
 from charff.errors import CharffError
+from charff.measures.stats import mean_ci
 from charff.rundir import CONFIG_FILE, METRICS_FILE, SUMMARY_FILE
 from charff.storage import read_json
 

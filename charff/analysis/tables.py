@@ -8,7 +8,7 @@ from pathlib import Path
 from rich import box
 from rich.table import Table
 
-from charff.config import READOUTS
+from charff.config import LEARNERS, READOUTS
 
 METRIC_COLUMNS = (("final_softmax_acc", "softmax acc", True), ("final_softmax_bpc", "bits/char", False),
                   ("final_goodness_acc", "goodness acc", True), ("final_goodness_bpc", "bits/char", False))
@@ -35,7 +35,7 @@ def collapse_text(row: dict) -> str:
 
 def metric_cells(row: dict) -> list[str]:
     """A net not trained by FF has no meaningful goodness readout: those cells show '-'."""
-    ff = row.get("learner", "ff") == "ff"
+    ff = LEARNERS[row.get("learner", "ff")].ff
     return [fmt(row[key], row[key + "_ci95"], percent) if ff or "softmax" in key else "-"
             for key, _, percent in METRIC_COLUMNS]
 

@@ -7,8 +7,8 @@ evaluation record. The kept text is checkpointed, so a resumed run writes the sa
 
 from __future__ import annotations
 
-from charff.analysis.textstats import text_stats
 from charff.hooks.base import Hook
+from charff.measures.textstats import text_stats
 
 GENERATED_KEPT = 2_000
 

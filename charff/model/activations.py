@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from charff.config import Activation, registry
+
 
 class ReLUFullGrad(torch.autograd.Function):
     """ReLU forward, identity backward (the straight-through ReLU of loeweX/Forward-Forward): a unit
@@ -20,9 +22,9 @@ class ReLUFullGrad(torch.autograd.Function):
         return grad
 
 
-ACTIVATIONS = {
+ACTIVATIONS = registry(Activation, {
     "relu": F.relu,
     "relu_full_grad": ReLUFullGrad.apply,
     "leaky_relu": lambda x: F.leaky_relu(x, 0.05),
     "gelu": F.gelu,
-}
+})

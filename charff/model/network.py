@@ -13,10 +13,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from charff.config import ModelConfig
+from charff.config import ModelConfig, Recurrence, registry
 from charff.model.activations import ACTIVATIONS
 from charff.model.objectives import goodness
 
+# the layers whose states from t-1 layer i (of L) reads: one entry per config.Recurrence
+RECURRENCES = registry(Recurrence, {
+    "none": lambda i, layers: [],
+    "self": lambda i, layers: [i],
+    "full": lambda i, layers: [i, i + 1] if i + 1 < layers else [i],
+})
 
 def rms_normalise(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     """Length-normalise to unit root-mean-square, so a layer cannot pass its goodness upward."""
@@ -93,20 +99,14 @@ class FFNet(nn.Module):
         return [getattr(self, f"peer_mean_{i}") for i in range(len(self.layers))]
 
     def context_widths(self, i: int) -> list[int]:
-        widths, mode = self.config.hidden, self.config.recurrence
-        if mode == "none":
-            return []
-        if mode == "full" and i + 1 < len(widths):
-            return [widths[i], widths[i + 1]]
-        return [widths[i]]
+        """Widths of the states layer i reads from t-1 (model.recurrence)."""
+        return [self.config.hidden[j] for j in RECURRENCES[self.config.recurrence](i, len(self.config.hidden))]
 
     def initial_state(self, batch: int, device=None) -> list[torch.Tensor]:
         return [torch.zeros(batch, w, device=device) for w in self.config.hidden]
 
     def layer_context(self, i: int, state: list[torch.Tensor]) -> list[torch.Tensor]:
-        if self.config.recurrence == "none":
-            return []
-        return state[i : i + len(self.context_widths(i))]
+        return [state[j] for j in RECURRENCES[self.config.recurrence](i, len(state))]
 
     def forward(self, windows: torch.Tensor, state: list[torch.Tensor]) -> list[torch.Tensor]:
         """Activities of every layer for windows (B, W) given normalised states from t-1."""

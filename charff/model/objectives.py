@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from charff.config import ModelConfig
+from charff.config import Loss, ModelConfig, registry
 
 
 def goodness(activity: torch.Tensor) -> torch.Tensor:
@@ -60,8 +60,8 @@ def clipped_layer_loss(good_pos: torch.Tensor, good_neg: torch.Tensor, config: M
     return sum_of_sides(positive, negative)
 
 
-LOSSES = {"softplus": softplus_layer_loss, "symba": symba_layer_loss, "band": band_layer_loss,
-          "clipped": clipped_layer_loss}  # one per config.Loss
+LOSSES = registry(Loss, {"softplus": softplus_layer_loss, "symba": symba_layer_loss, "band": band_layer_loss,
+                        "clipped": clipped_layer_loss})
 
 
 def layer_loss(good_pos: torch.Tensor, good_neg: torch.Tensor, config: ModelConfig) -> torch.Tensor:

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import torch
 
+from charff.config import Readout, registry
 from charff.data.vocab import UNKNOWN, Vocabulary
 from charff.errors import CharffError
 from charff.model.network import FFNet
+from charff.model.stream_state import StreamState
 
 
 def model_probabilities(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0,
@@ -37,16 +39,20 @@ def sample_from_logits(logits: torch.Tensor, generator: torch.Generator, tempera
     return torch.multinomial(probs, 1, generator=generator).squeeze(1)
 
 
+# logits for the next character, by readout: the softmax readout's come from the last forward
+# pass; the goodness readout scores every candidate after the last W-1; the product multiplies both
+READOUT_LOGITS = registry(Readout, {
+    "softmax": lambda model, windows, state, readout_logits: readout_logits,
+    "goodness": lambda model, windows, state, readout_logits: model.goodness_logits(windows[:, 1:], state),
+    "product": lambda model, windows, state, readout_logits: model.product_logits(windows[:, 1:], state,
+                                                                                   readout_logits),
+})
+
+
 def next_logits(model: FFNet, readout: str, windows: torch.Tensor, state: list[torch.Tensor],
                 readout_logits: torch.Tensor) -> torch.Tensor:
-    """Logits for the character after `windows` (B, W): the softmax readout's were computed with
-    the last forward pass; the goodness readout scores every candidate after the last W-1, and
-    the product readout multiplies the two."""
-    if readout == "goodness":
-        return model.goodness_logits(windows[:, 1:], state)
-    if readout == "product":
-        return model.product_logits(windows[:, 1:], state, readout_logits)
-    return readout_logits
+    """Logits of a readout for the character after `windows` (B, W)."""
+    return READOUT_LOGITS[readout](model, windows, state, readout_logits)
 
 
 def calibrated_next_logits(model: FFNet, readout: str, windows: torch.Tensor, state: list[torch.Tensor],
@@ -64,20 +70,18 @@ def generate(model: FFNet, prompt: torch.Tensor, count: int, max_new_chars: int,
     """Continue a prompt (ids, at least one window long) `count` times from the calibrated readout,
     never emitting `never` (the unknown symbol); returns (count, new chars)."""
     window = model.config.window
-    state = model.initial_state(count, prompt.device)
     ids = prompt[None, :].expand(count, -1)
-    logits = None
+    stream = StreamState.start(model, ids[:, :window])
     for end in range(window, ids.shape[1] + 1):  # warm the recurrent state on the prompt
-        activities = model(ids[:, end - window : end], state)
-        state, logits = model.next_state(activities), model.readout_logits(activities)
-    windows, out = ids[:, -window:], []
+        windows = ids[:, end - window : end]
+        stream.advance(model, windows, model(windows, stream.state))
+    out = []
     for _ in range(max_new_chars):
-        chars = sample_from_logits(calibrated_next_logits(model, readout, windows, state, logits), generator,
-                                   temperature, top_k, never=never)
+        logits = calibrated_next_logits(model, readout, stream.windows, stream.state, stream.logits)
+        chars = sample_from_logits(logits, generator, temperature, top_k, never=never)
         out.append(chars)
-        windows = torch.cat([windows[:, 1:], chars[:, None]], dim=1)
-        activities = model(windows, state)
-        state, logits = model.next_state(activities), model.readout_logits(activities)
+        windows = torch.cat([stream.windows[:, 1:], chars[:, None]], dim=1)
+        stream.advance(model, windows, model(windows, stream.state))
     return torch.stack(out, dim=1)
 
 

@@ -21,7 +21,6 @@ from charff.sweep.grid import Cell, Grid
 from charff.sweep.ray_executor import check_cluster, import_ray, run_on_ray
 from charff.sweep.runner import estimate_minutes, measure_rate, run_cells
 from charff.training.optim import granularity
-from charff.training.schedule import is_auto, schedule_of
 
 
 @dataclass(frozen=True)
@@ -59,13 +58,10 @@ def manifest(grid: Grid, cells: list[Cell], out: Path) -> dict:
     settings = []
     for setting in grid.settings:
         config = grid.config_for(setting, grid.seeds[0])
-        phases = schedule_of(config)
-        first = {kind: None if is_auto(config.train.schedule) else next((p.chars for p in phases if p.kind == kind),
-                                                                       None) for kind in ("wake", "sleep")}
         settings.append({"name": setting.name, "arm": setting.arm, "label": setting.label,
                          "values": setting.values, "schedule": config.train.schedule,
-                         "learner": config.train.learner, "wake_chars": first["wake"],
-                         "sleep_chars": first["sleep"], **granularity(config)})
+                         "learner": config.train.learner, "wake_chars": config.schedule.first("wake"),
+                         "sleep_chars": config.schedule.first("sleep"), **granularity(config)})
     return {"description": grid.description, "seeds": grid.seeds, "settings": settings, "fork": grid.fork,
             "cells": [{"name": c.name, "seed": c.seed, "run_dir": str(c.run_dir.relative_to(out))} for c in cells]}
 

@@ -23,11 +23,10 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from charff.config import Config, apply_all, flatten, read_toml, with_settings
+from charff.config import LEARNERS, Config, apply_all, flatten, read_toml, with_settings
 from charff.errors import CharffError
 from charff.packaged import presets_folder
 from charff.rundir import FORK_DIR, warm_start_dir
-from charff.training.schedule import schedule_of
 
 KEYS = ("description", "seeds", "budget_minutes", "base", "grid", "arms", "fork")
 
@@ -61,7 +60,7 @@ class Grid:
     def config_for(self, setting: Setting, seed: int, out: Path | None = None) -> Config:
         values = {**setting.values, "train.seed": seed}
         # a yardstick learner (frozen random layers, backprop) trains from scratch: an FF trunk is not its own
-        forks = setting.values.get("train.learner", self.base.train.learner) == "ff"
+        forks = LEARNERS[setting.values.get("train.learner", self.base.train.learner)].ff
         if self.fork and out is not None and forks:
             values["train.fork_from"] = str(self.trunk_dir(out, seed))
         return with_settings(self.base, values)
@@ -133,7 +132,6 @@ def load_grid(path: Path, overrides: dict | None = None, seeds: list[int] | None
     if not grid and not arms:
         raise CharffError(f"grid in {path} is empty; give [grid] lists or [arms.NAME] tables")
     base = apply_all(Config(), {**flatten(spec.get("base", {})), **(overrides or {})})
-    schedule_of(base)  # a bad --set schedule fails here, even where every arm sets its own
     fork = flatten(spec.get("fork", {}))
     if fork and "train.chars" not in fork:
         raise CharffError(f"[fork] in {path} needs \"train.chars\": the length of the shared warm start")
@@ -144,10 +142,9 @@ def load_grid(path: Path, overrides: dict | None = None, seeds: list[int] | None
         (seed for seed in seeds if seeds.count(seed) > 1), None)
     if repeated is not None:
         raise CharffError(f"{path} lists {repeated!r} twice (in a grid list or the seeds); remove the duplicate")
-    for setting in result.settings:
-        schedule_of(result.config_for(setting, seeds[0]))
-    for trunk in result.trunks(Path(".")):
-        schedule_of(trunk.config)
+    for setting in result.settings:  # every arm's config is validated (its schedule parsed) before anything runs
+        result.config_for(setting, seeds[0])
+    result.trunks(Path("."))  # and every trunk's
     return result
 
 

@@ -12,7 +12,6 @@ import multiprocessing
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable
 from multiprocessing.connection import wait
 
@@ -20,10 +19,10 @@ from charff.config import Config
 from charff.errors import CharffError, Stopped
 from charff.hooks.base import Hook
 from charff.hooks.loggers import build_loggers
+from charff.run import finish_run, start_run
 from charff.rundir import SUMMARY_FILE, is_finished
 from charff.storage import read_json
 from charff.sweep.grid import Cell
-from charff.training.run import finish_run, start_run
 from charff.training.trainer import STOP_SIGNALS, Interrupted
 
 EXIT_INTERRUPTED = 3  # a worker's exit status after it checkpointed on request
@@ -132,18 +131,15 @@ def measure_rate(base: Config, workers: int = 1, seconds: float = 2.0) -> float:
     import torch
 
     from charff.data.dataset import prepare
-    from charff.training.schedule import Phase
+    from charff.training.speed import step_rate
     from charff.training.trainer import Trainer
 
     threads = torch.get_num_threads()
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers) if workers > 1 else threads)
     try:
         trainer = Trainer(base, prepare("fables", base.corpus.alphabet, 0.1, base.model.window))
-        phase, chars, start = Phase("interleaved", 10**9), 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            trainer.step(phase, base.train.streams)
-            chars += base.train.streams
-        return max(1, min(workers, os.cpu_count() or 1)) * chars / (time.perf_counter() - start)
+        return max(1, min(workers, os.cpu_count() or 1)) * step_rate(trainer, "interleaved", seconds, warmup_steps=0,
+                                                                    min_steps=1)
     finally:
         torch.set_num_threads(threads)
 

@@ -1,2 +1,2 @@
-"""Training: the phase schedule, negatives, the learning rule (learner), the trainer loop,
-validation, checkpoints, and one run end to end (run)."""
+"""Training: the step (step), negatives, the optimizers (learner), the trainer loop, validation,
+checkpoints and forks. Imports no analysis code; charff/run.py joins the two."""

@@ -13,23 +13,16 @@ negatives). The unknown symbol is never proposed. A rollout continues with the f
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
 
-from charff.config import TrainConfig
+from charff.config import Negatives, Proposal, TrainConfig, registry
+from charff.data.vocab import Vocabulary
 from charff.model.network import FFNet
 from charff.model.sampling import model_probabilities, next_logits
-
-
-@dataclass
-class RealContext:
-    """What the real streams offer at step t: windows ending at t-1, their state and logits."""
-
-    windows: torch.Tensor  # (B, W) ending at t-1
-    state: list[torch.Tensor]  # normalised activities at t-1
-    logits: torch.Tensor  # softmax readout at t-1, predicting character t
-    true_next: torch.Tensor  # (B,) the real character t
+from charff.model.stream_state import StreamState
 
 
 @dataclass(frozen=True)
@@ -39,61 +32,66 @@ class NegativeKind:
 
 
 # the one place to add a kind of negative: one entry per config.Negatives
-KINDS = {
+KINDS = registry(Negatives, {
     "teacher_forcing": NegativeKind(rollout=False, uniform=False),
     "self_generated": NegativeKind(rollout=True, uniform=False),
     "random": NegativeKind(rollout=False, uniform=True),
-}
+})
+
+# the proposals' weights before the unknown symbol is zeroed: one entry per config.Proposal
+PROPOSALS = registry(Proposal, {
+    "unigram": lambda train_ids, size: torch.bincount(train_ids.cpu(), minlength=size).double() + 1.0,
+    "uniform": lambda train_ids, size: torch.ones(size, dtype=torch.float64),
+})
 
 
 def proposal_distribution(kind: str, train_ids: torch.Tensor, vocab_size: int, never: int | None) -> torch.Tensor:
     """The fixed distribution mixed into the negatives: unigram counts of the training split plus
     one (so every character has some mass), or uniform; zero on the unknown symbol."""
-    if kind == "unigram":
-        weights = torch.bincount(train_ids.cpu(), minlength=vocab_size).double() + 1.0
-    else:
-        weights = torch.ones(vocab_size, dtype=torch.float64)
+    weights = PROPOSALS[kind](train_ids, vocab_size)
     if never is not None:
         weights[never] = 0.0
     return (weights / weights.sum()).float()
 
 
+def configured_negatives(model: FFNet, train: TrainConfig, train_ids: torch.Tensor, vocab: Vocabulary,
+                         generator: torch.Generator) -> NegativeGenerator:
+    """The negatives a config asks for, drawing from `generator`; never the unknown symbol."""
+    never = vocab.unknown_id
+    proposal = proposal_distribution(train.negative_proposal, train_ids, vocab.size, never)
+    return NegativeGenerator(model, train, proposal, never, generator)
+
+
 class NegativeGenerator:
     def __init__(self, model: FFNet, train: TrainConfig, proposal: torch.Tensor, never: int | None,
                  generator: torch.Generator):
-        self.model, self.kind, self.readout = model, KINDS[train.negatives], train.negative_readout
+        self.model, self.train, self.kind, self.readout = model, train, KINDS[train.negatives], train.negative_readout
         self.restart_every = train.rollout_restart if self.kind.rollout else 1
         self.temperature, self.top_k, self.generator = train.negative_temperature, train.negative_top_k, generator
         self.k, self.hard, self.mix = train.negatives_per_position, train.hard_negatives, train.negative_mix
         self.proposal, self.never = proposal.to(model.readout.weight.device), never
         # every stream starts due for a restart; rollouts then restart together every R characters
         self.age = torch.full((train.streams,), self.restart_every)
-        self.windows: torch.Tensor | None = None
-        self.state: list[torch.Tensor] = []
-        self.logits: torch.Tensor | None = None
+        self.bank: StreamState | None = None  # the generator streams, made on the first proposal
         self.last_generated: torch.Tensor | None = None
 
     @torch.no_grad()
-    def propose(self, real: RealContext, rows: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def propose(self, real: StreamState, true_next: torch.Tensor, rows: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Negative windows (k x rows, W), the j-th negative of every row in block j, and their
-        recurrent state for this step."""
-        if self.windows is None:
-            self.windows, self.logits = real.windows.clone(), real.logits.clone()
-            self.state = [s.clone() for s in real.state]
+        recurrent state for this step. real: the real streams before character t; true_next: t."""
+        if self.bank is None:
+            self.bank = real.clone()
         restart = torch.zeros(len(self.age), dtype=torch.bool)
         restart[:rows] = self.age[:rows] >= self.restart_every
-        restart = restart.to(real.true_next.device)
-        self.windows[restart] = real.windows[restart]
-        self.logits[restart] = real.logits[restart]
-        for mine, theirs in zip(self.state, real.state, strict=True):
-            mine[restart] = theirs[restart]
+        restart = restart.to(true_next.device)
+        self.bank.copy_rows(real, restart)
         self.age[restart.cpu()] = 0
-        forbid = torch.where(restart, real.true_next, torch.full_like(real.true_next, -1))[:rows]
-        windows, state = self.windows[:rows], [s[:rows] for s in self.state]
+        forbid = torch.where(restart, true_next, torch.full_like(true_next, -1))[:rows]
+        windows, state = self.bank.rows(rows)
         if self.kind.uniform:
             logits = torch.zeros(rows, self.model.vocab_size, device=windows.device)
         else:
-            logits = next_logits(self.model, self.readout, windows, state, self.logits[:rows])
+            logits = next_logits(self.model, self.readout, windows, state, self.bank.logits[:rows])
         chars = self.draw(logits, forbid)  # (rows, k)
         self.last_generated = chars[:, 0]
         context = windows[:, 1:].repeat(self.k, 1)
@@ -117,7 +115,8 @@ class NegativeGenerator:
             parts.append(torch.topk(scores, self.hard, dim=1).indices)
         return torch.cat(parts, dim=1)
 
-    def propose_aside(self, real: RealContext, rows: int, generator: torch.Generator) -> tuple:
+    def propose_aside(self, real: StreamState, true_next: torch.Tensor, rows: int,
+                      generator: torch.Generator) -> tuple:
         """What propose would give, drawn from `generator`, leaving the bank and its random stream
         as they were: negatives for a measurement that must change nothing after it."""
         saved = {key: [s.clone() for s in value] if isinstance(value, list)
@@ -125,10 +124,15 @@ class NegativeGenerator:
         own = self.generator
         self.generator = generator
         try:
-            return self.propose(real, rows)
+            return self.propose(real, true_next, rows)
         finally:
             self.generator = own
             self.load_state_dict(saved)
+
+    def fresh(self, streams: int, generator: torch.Generator) -> NegativeGenerator:
+        """A new bank of the same negatives for `streams` other streams (validation's fakes)."""
+        return type(self)(self.model, dataclasses.replace(self.train, streams=streams), self.proposal,
+                                 self.never, generator)
 
     @property
     def continues_text(self) -> bool:
@@ -139,18 +143,14 @@ class NegativeGenerator:
     def observe(self, windows: torch.Tensor, activities: list[torch.Tensor]) -> None:
         """Advance the generator streams past the first of the k negatives just scored."""
         rows = windows.shape[0] // self.k
-        first = [a[:rows] for a in activities]
-        self.windows[:rows] = windows[:rows]
-        for mine, new in zip(self.state, self.model.next_state(first), strict=True):
-            mine[:rows] = new
-        self.logits[:rows] = self.model.readout_logits(first)
+        self.bank.advance(self.model, windows[:rows], [a[:rows] for a in activities])
         self.age[:rows] += 1
 
     def state_dict(self) -> dict:
-        return {"age": self.age, "windows": self.windows, "state": self.state, "logits": self.logits}
+        bank = self.bank.state_dict() if self.bank else {"windows": None, "state": [], "logits": None}
+        return {"age": self.age, **bank}
 
     def load_state_dict(self, data: dict) -> None:
+        self.age = data["age"].cpu()
         device = self.model.readout.weight.device
-        moved = {k: v.to(device) if torch.is_tensor(v) else v for k, v in data.items() if k != "state"}
-        self.age, self.windows, self.logits = data["age"].cpu(), moved["windows"], moved["logits"]
-        self.state = [s.to(device) for s in data["state"]] if data["state"] else []
+        self.bank = StreamState.from_state_dict(data, device) if data["windows"] is not None else None

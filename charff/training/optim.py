@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from charff.config import Config
+from charff.config import Config, LrDecay, Optimizer, registry
 
 
 class Adam(torch.optim.Optimizer):
@@ -51,11 +51,11 @@ def build_adam(params, lr: float, t) -> torch.optim.Optimizer:
 
 
 # one entry per config.Optimizer; train.momentum is SGD's momentum and Adam's beta1
-OPTIMIZERS = {
+OPTIMIZERS = registry(Optimizer, {
     "adam": build_adam,
     "sgd": lambda params, lr, t: torch.optim.SGD(params, lr=lr, momentum=t.momentum, nesterov=t.nesterov,
                                                  weight_decay=t.weight_decay),
-}
+})
 
 
 def build_optimizers(model: torch.nn.Module, config: Config) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
@@ -73,7 +73,7 @@ def cosine(progress: float, final_fraction: float) -> float:
 
 
 # one entry per config.LrDecay: the factor on both learning rates at a fraction of train.chars
-LR_DECAYS = {"constant": lambda progress, final_fraction: 1.0, "cosine": cosine}
+LR_DECAYS = registry(LrDecay, {"constant": lambda progress, final_fraction: 1.0, "cosine": cosine})
 
 
 def lr_scale(config: Config, chars: int) -> float:
@@ -92,11 +92,9 @@ def granularity(config: Config) -> dict:
     """Characters per update, updates in the first wake phase, and the momentum horizon
     (1/(1-momentum) updates) in updates and in characters: what a separated run's phase
     length means to its optimizer."""
-    from charff.training.schedule import schedule_of
-
     t = config.train
     per_update = t.streams * t.accumulate
-    wake = next((p.chars for p in schedule_of(config) if p.kind == "wake"), None)
+    wake = config.schedule.first("wake")
     horizon = 1 / (1 - t.momentum) if t.momentum > 0 else 1.0
     return {"chars_per_update": per_update, "updates_per_phase": wake / per_update if wake else None,
             "horizon_updates": horizon, "horizon_chars": horizon * per_update}

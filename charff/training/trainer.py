@@ -3,7 +3,7 @@ in characters, checkpoints, and resumes exactly.
 
 One step advances `rows` (at most B) streams by one character. Wake steps raise goodness on real
 windows and train the softmax readout; sleep steps lower goodness on negative windows; an
-interleaved step does both in one batched forward pass (see learner.py for the rule itself).
+interleaved step does both in one batched forward pass (training/step.py is the step itself).
 """
 
 from __future__ import annotations
@@ -23,13 +23,15 @@ from charff.errors import CharffError, Stopped
 from charff.hooks.base import Hook
 from charff.hooks.generated_text import GeneratedTextMonitor
 from charff.model.network import FFNet
+from charff.model.stream_state import StreamState
 from charff.rundir import CHECKPOINT_FILE, RunLock
+from charff.schedule import Phase, replanned
 from charff.training.checkpoint import save_checkpoint
 from charff.training.fork import fork_payload
 from charff.training.instruments import measure_gradients
 from charff.training.learner import Learner
-from charff.training.negatives import NegativeGenerator, RealContext, proposal_distribution
-from charff.training.schedule import Phase, is_auto, replanned, schedule_of
+from charff.training.negatives import configured_negatives
+from charff.training.step import Sides, train_step
 from charff.training.validation import evaluate, sample_stats
 
 # the trainer's counters, saved in and restored from every checkpoint
@@ -51,26 +53,24 @@ class Trainer:
     def __init__(self, config: Config, dataset: Dataset, run_dir: Path | None = None,
                  hooks: list[Hook] = (), lock: RunLock | None = None):
         t = config.train
-        self.lock = lock  # held while this process writes run_dir (see training/run.py)
+        self.lock = lock  # held while this process writes run_dir (see charff/run.py)
         self.config, self.dataset = config, dataset
         self.hooks = [GeneratedTextMonitor(), *hooks]
         self.run_dir = Path(run_dir) if run_dir else None
         self.device = torch.device(t.device)
         torch.manual_seed(t.seed)
-        self.model = FFNet(config.model, dataset.vocab.size, local=t.learner != "backprop").to(self.device)
+        self.model = FFNet(config.model, dataset.vocab.size, local=t.learner_kind.local).to(self.device)
         self.learner = Learner(self.model, config)
-        self.phases: list[Phase] = schedule_of(config)
+        self.phases: list[Phase] = list(config.schedule.phases)
         self.generator = torch.Generator(device=self.device).manual_seed(t.seed)
         self.stream_generator = torch.Generator().manual_seed(t.seed + 1)
         self.train_ids = dataset.train.to(self.device)
         self.val_ids = dataset.val.to(self.device)
         self.calibration_ids = dataset.calibration.to(self.device)
         self.streams = Streams(self.train_ids, t.streams, config.model.window, self.stream_generator)
-        self.state = self.model.initial_state(t.streams, self.device)
-        self.logits = torch.zeros(t.streams, dataset.vocab.size, device=self.device)
-        never = dataset.vocab.unknown_id
-        proposal = proposal_distribution(t.negative_proposal, dataset.train, dataset.vocab.size, never)
-        self.negatives = NegativeGenerator(self.model, t, proposal, never, self.generator)
+        # the real streams as they stand before their next character
+        self.real = StreamState.start(self.model, self.streams.windows(-1))
+        self.negatives = configured_negatives(self.model, t, dataset.train, dataset.vocab, self.generator)
         # the training split's character counts: the reference for the KL of generated text
         self.reference = Counter(dataset.vocab.decode(dataset.train.tolist()))
         self.chars = self.phase_index = self.phase_done = 0
@@ -88,30 +88,18 @@ class Trainer:
 
     # -- one step ---------------------------------------------------------------------------
     def step(self, phase: Phase, rows: int) -> dict:
-        real_windows = self.streams.windows()
-        negative = None
-        if self.learner.sides(phase)[1]:
-            context = RealContext(self.streams.windows(-1), self.state, self.logits, real_windows[:, -1])
-            negative = self.negatives.propose(context, rows)
-        real = (real_windows[:rows], [s[:rows] for s in self.state])
+        sides = Sides.of(phase, self.config.train.learner_kind)
         try:
-            result = self.learner.update(real, negative, self.streams.next_chars()[:rows], phase, self.chars)
+            stats = train_step(self.model, self.learner, self.negatives, self.real, self.streams.windows(),
+                               self.streams.next_chars(), sides, rows, self.chars)
         except FloatingPointError as err:
             kept = (f"its checkpoint at {self.last_eval_chars:,} characters is kept" if self.last_eval_chars >= 0
                     else "before its first checkpoint")
             raise CharffError(f"{err} at {self.chars:,} characters; the run stopped, {kept}; "
                               "lower train.lr or change the loss and start a new run") from None
-        with torch.no_grad():
-            for kept, new in zip(self.state, self.model.next_state(result.real_activities), strict=True):
-                kept[:rows] = new
-            self.logits[:rows] = result.logits
-            if negative is not None:
-                self.negatives.observe(negative[0], result.negative_activities)
-            restarted = self.streams.advance(rows).to(self.device)
-            for kept in self.state:
-                kept[restarted] = 0.0
-            self.logits[restarted] = 0.0
-        return result.stats
+        restarted = self.streams.advance(rows).to(self.device)
+        self.real.reset(restarted, self.streams.windows(-1))
+        return stats
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> list[dict]:
@@ -121,7 +109,7 @@ class Trainer:
         catch = threading.current_thread() is threading.main_thread()
         previous = {s: signal.signal(s, self.request_stop) for s in STOP_SIGNALS} if catch else {}
         try:
-            if is_auto(self.config.train.schedule) and self.chars == 0 and self.phase_done == 0:
+            if self.config.schedule.auto and self.chars == 0 and self.phase_done == 0:
                 self.replan()
             while self.phase_index < len(self.phases):
                 phase = self.phases[self.phase_index]
@@ -146,7 +134,7 @@ class Trainer:
                 if self.phase_end(phase) and self.last_eval_chars != self.chars:
                     records.append(self.evaluate_and_save(self.phase_end(phase)))
                 self.call("on_phase_end", phase)
-                if phase.kind == "sleep" and is_auto(self.config.train.schedule):
+                if phase.kind == "sleep" and self.config.schedule.auto:
                     self.replan()
                 self.phase_index += 1
                 self.phase_done = 0
@@ -163,7 +151,7 @@ class Trainer:
 
     def replan(self) -> None:
         """separated:auto: the phases after the current one (all of them before the first) follow
-        the one-sided ratio measured now (training/schedule.replanned); a record says so."""
+        the one-sided ratio measured now (schedule.replanned); a record says so."""
         ratio = measure_gradients(self.model, self.config.model, *self.measurement_batch())["one_sided_ratio"]
         first = self.phase_index + (1 if self.chars else 0)
         self.phases, chars = replanned(self.phases, first, ratio, self.config.train)
@@ -205,13 +193,14 @@ class Trainer:
         self.model.eval()
         record = {"kind": "eval", "chars": self.chars, "phase": self.current_phase().kind,
                   "phase_index": self.phase_index, "phase_end": phase_end, "seconds": round(self.elapsed, 3)}
-        if t.measure_gradients and t.learner == "ff":
+        if t.measure_gradients and t.learner_kind.ff:
             started = time.perf_counter()
             record.update(measure_gradients(self.model, self.config.model, *self.measurement_batch()))
             record["instrument_seconds"] = round(time.perf_counter() - started, 3)
         final = self.chars >= t.chars  # the last evaluation scores the goodness readout on every character
         record.update(evaluate(self.model, self.val_ids, self.calibration_ids, t.eval_streams,
-                               0 if final else t.eval_goodness_chars, t.seed, goodness_readout=t.learner == "ff"))
+                               0 if final else t.eval_goodness_chars, t.seed, self.negatives,
+                               goodness_readout=t.learner_kind.ff))
         record.update({f"train_{key}": total / count for key, (total, count) in self.train_sums.items()})
         self.call("add_to_eval", record)
         record.update(sample_stats(self.model, self.val_ids, self.dataset.vocab, self.reference, t.seed))
@@ -228,9 +217,9 @@ class Trainer:
     def measurement_batch(self) -> tuple[tuple, tuple]:
         """The next training batch, its negatives drawn aside with a random stream of their own."""
         real_windows = self.streams.windows()
-        context = RealContext(self.streams.windows(-1), self.state, self.logits, real_windows[:, -1])
         generator = torch.Generator(device=self.device).manual_seed(self.config.train.seed + self.chars)
-        return (real_windows, self.state), self.negatives.propose_aside(context, self.config.train.streams, generator)
+        return (real_windows, self.real.state), self.negatives.propose_aside(self.real, real_windows[:, -1],
+                                                                            self.config.train.streams, generator)
 
     # -- checkpoints ------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -243,7 +232,7 @@ class Trainer:
             "trainer": {
                 **{name: getattr(self, name) for name in PROGRESS},
                 "phases": [[p.kind, p.chars] for p in self.phases],
-                "state": self.state, "logits": self.logits, "streams": self.streams.state_dict(),
+                "state": self.real.state, "logits": self.real.logits, "streams": self.streams.state_dict(),
                 "negatives": self.negatives.state_dict(),
                 "generator": self.generator.get_state(),
                 "stream_generator": self.stream_generator.get_state(),
@@ -266,9 +255,9 @@ class Trainer:
 
     def load_stream_state(self, t: dict) -> None:
         """Where the streams, the negative generators and the random streams stand."""
-        self.state = [s.to(self.device) for s in t["state"]]
-        self.logits = t["logits"].to(self.device)
         self.streams.load_state_dict(t["streams"])
+        self.real = StreamState(self.streams.windows(-1), [s.to(self.device) for s in t["state"]],
+                                t["logits"].to(self.device))
         self.negatives.load_state_dict(t["negatives"])
         try:
             self.generator.set_state(t["generator"])

@@ -1,5 +1,5 @@
-"""Validation: accuracy and bits/char of the readouts, goodness of real and teacher-forced windows
-per layer, and dead units. Streams run through contiguous segments of a split so the recurrent
+"""Validation: accuracy and bits/char of the readouts, goodness of real windows and of the
+configured negatives per layer, and dead units. Streams run through contiguous segments of a split so the recurrent
 state sees real history.
 
 Each readout's temperature (the product readout's two weights) is fitted on the calibration slice
@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from charff.analysis.stats import mean_ci
-from charff.analysis.textstats import text_stats
 from charff.data.vocab import Vocabulary
+from charff.measures.stats import mean_ci
+from charff.measures.textstats import text_stats
 from charff.model.network import FFNet, product_of
 from charff.model.objectives import goodness
-from charff.model.sampling import generate, sample_from_logits
+from charff.model.sampling import generate
+from charff.model.stream_state import StreamState
+from charff.training.negatives import NegativeGenerator
 
 WARMUP = 8  # characters of history before a position is scored
 SAMPLE_STREAMS, SAMPLE_CHARS = 16, 100  # samples drawn at every evaluation
@@ -82,7 +84,7 @@ class Scored:
     segments: list[torch.Tensor] = field(default_factory=list)
 
     def add(self, logits: torch.Tensor, targets: torch.Tensor) -> None:
-        self.logits.append(logits)
+        self.logits.append(logits.clone())  # a stream's logits are overwritten as it advances
         self.targets.append(targets)
         self.segments.append(torch.arange(len(targets), device=targets.device))
 
@@ -133,16 +135,16 @@ def layout(length: int, streams: int, window: int) -> tuple[int, int]:
 
 @torch.no_grad()
 def score_split(model: FFNet, ids: torch.Tensor, streams: int, goodness_chars: int | None,
-                fakes: torch.Generator | None) -> SplitPass:
+                fakes: NegativeGenerator | None) -> SplitPass:
     """Scores characters t of a split with p(c_t | window ending at t-1). goodness_chars: how many
     positions the goodness readout scores (0: all; None: no goodness readout); fakes: when given,
-    also the diagnostics from teacher-forced fake windows."""
+    the configured negatives (a fresh bank for these streams), for the diagnostics."""
     window, device = model.config.window, ids.device
     streams, segment = layout(len(ids), streams, window)
     starts = torch.arange(streams, device=device) * segment
     lags = torch.arange(-window + 1, 1, device=device)
-    state = model.initial_state(streams, device)
     steps = range(window - 1, segment)
+    stream = StreamState.start(model, ids[(starts + steps[0])[:, None] + lags])
     scored_steps = len(steps) - WARMUP
     goodness_every = max(1, math.ceil(scored_steps * streams / goodness_chars)) if goodness_chars else 1
     softmax = Scored()
@@ -150,26 +152,26 @@ def score_split(model: FFNet, ids: torch.Tensor, streams: int, goodness_chars: i
     layers = len(model.layers)
     real_good, fake_good = [], []
     active = [torch.zeros(w, dtype=torch.bool, device=device) for w in model.config.hidden]
-    logits = None
     for n, offset in enumerate(steps):
         windows = ids[(starts + offset)[:, None] + lags]
         scored = n >= WARMUP
         if scored:
             targets = windows[:, -1]
-            softmax.add(logits, targets)
+            softmax.add(stream.logits, targets)
             if good is not None and (n - WARMUP) % goodness_every == 0:
-                good.add(model.candidate_goodness(windows[:, :-1], state), targets)
-                softmax_at_good.add(logits, targets)
+                good.add(model.candidate_goodness(windows[:, :-1], stream.state), targets)
+                softmax_at_good.add(stream.logits, targets)
             if fakes is not None:
-                fake_last = sample_from_logits(logits, fakes, forbid=targets)
-                fake_acts = model(torch.cat([windows[:, :-1], fake_last[:, None]], dim=1), state)
+                fake_windows, fake_state = fakes.propose(stream, targets, streams)
+                fake_acts = model(fake_windows, fake_state)
+                fakes.observe(fake_windows, fake_acts)
                 fake_good.append(torch.stack([goodness(a) for a in fake_acts]))
-        activities = model(windows, state)
+        activities = model(windows, stream.state)
         if scored and fakes is not None:
             real_good.append(torch.stack([goodness(a) for a in activities]))  # (layers, streams)
             for seen, a in zip(active, activities, strict=True):
                 seen |= (a > 0).any(dim=0)
-        state, logits = model.next_state(activities), model.readout_logits(activities)
+        stream.advance(model, windows, activities)
     diagnostics = {}
     if fakes is not None:
         real, fake = torch.cat(real_good, dim=1), torch.cat(fake_good, dim=1)  # (layers, positions)
@@ -183,7 +185,7 @@ def score_split(model: FFNet, ids: torch.Tensor, streams: int, goodness_chars: i
 
 @torch.no_grad()
 def evaluate(model: FFNet, val: torch.Tensor, calibration: torch.Tensor, streams: int, goodness_chars: int,
-             seed: int, goodness_readout: bool = True) -> dict:
+             seed: int, negatives: NegativeGenerator, goodness_readout: bool = True) -> dict:
     """Fits the readouts' temperatures (the product's weights) on the calibration slice, then
     scores the validation split (the goodness and product readouts on goodness_chars positions of
     each, 0 meaning all). A net not trained by FF (goodness_readout False) has only the softmax
@@ -192,7 +194,8 @@ def evaluate(model: FFNet, val: torch.Tensor, calibration: torch.Tensor, streams
     calibrating = score_split(model, calibration, streams, scored_by_goodness, None)
     record = {"calibration_chars": len(calibration)}
     generator = torch.Generator(device=val.device).manual_seed(seed)
-    validating = score_split(model, val, streams, scored_by_goodness, generator)
+    validating = score_split(model, val, streams, scored_by_goodness,
+                             negatives.fresh(layout(len(val), streams, model.config.window)[0], generator))
     temperatures = {}
     for name in ("softmax", "goodness") if goodness_readout else ("softmax",):
         logits, targets, _ = getattr(calibrating, name).tensors()

@@ -12,7 +12,7 @@ import torch
 
 from charff.analysis.results import read_records
 from charff.analysis.summary import summarise
-from charff.config import READOUTS, Config, config_from_dict, read_toml
+from charff.config import Config, config_from_dict, read_toml
 from charff.data.dataset import Dataset, prepare
 from charff.data.vocab import Vocabulary
 from charff.errors import CharffError
@@ -33,6 +33,7 @@ from charff.rundir import (
 )
 from charff.storage import write_json, write_text_atomic
 from charff.training.checkpoint import load_checkpoint, save_checkpoint
+from charff.training.negatives import configured_negatives
 from charff.training.optim import granularity
 from charff.training.trainer import Trainer
 from charff.training.validation import evaluate
@@ -137,8 +138,9 @@ def rescore_run(run_dir: Path) -> dict:
     if dataset.vocab != vocab:
         raise CharffError(f"the corpus behind {run_dir} changed since it was trained; restore it to evaluate")
     t = config.train
-    scores = evaluate(model, dataset.val, dataset.calibration, t.eval_streams, 0, t.seed,
-                      goodness_readout=t.learner == "ff")
+    negatives = configured_negatives(model, t, dataset.train, dataset.vocab, torch.Generator())
+    scores = evaluate(model, dataset.val, dataset.calibration, t.eval_streams, 0, t.seed, negatives,
+                      goodness_readout=t.learner_kind.ff)
     record = {"chars": payload["trainer"]["chars"], **scores}
     payload["model"] = model.state_dict()
     save_checkpoint(payload, run_dir / CHECKPOINT_FILE)
@@ -165,7 +167,7 @@ def write_samples(trainer: Trainer, count: int = SAMPLE_COUNT, length: int = SAM
     corpus_share = 1 - sum(trainer.reference[c] for c in frequent) / sum(trainer.reference.values())
     lines, shares = [f"prompt: {vocab.decode(prompt)!r}"], {"corpus": corpus_share}
     model.eval()
-    readouts = READOUTS if trainer.config.train.learner == "ff" else READOUTS[:1]
+    readouts = trainer.config.train.learner_kind.readouts
     for readout in readouts:
         out = generate(model, prompt, count, length, generator, readout=readout, never=vocab.unknown_id)
         texts = [vocab.decode(row) for row in out]

@@ -1,4 +1,6 @@
-"""Phase schedules: which updates happen, for how many characters. The one place to add a pattern.
+"""Phase schedules: which updates happen, for how many characters. The one place to add a pattern,
+and the one parser: config validation turns train.schedule into a `Schedule` (Config.schedule)
+that everything else reads.
 
     interleaved                  both updates in every step
     wake-only                    positive updates only
@@ -13,13 +15,15 @@
     interleaved:192k,separated:4k
                                  a list may end with a separated pattern, which repeats: a warm start
 
-Counts take k and M suffixes (4k, 1.5M).
+Counts take k and M suffixes (4k, 1.5M). In TOML a list may also be written as an array of
+tables, [{phase = "wake", chars = 250000}, ...].
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from charff.errors import CharffError
 
@@ -155,14 +159,50 @@ def check(spec: str, prefix: list[Phase], cycle: Cycle | None, phases: list[Phas
                           "add phases or set train.chars to match")
 
 
-def schedule_of(config) -> list[Phase]:
-    """The phases a Config's train section asks for."""
-    t = config.train
-    return parse_schedule(t.schedule, t.chars, t.streams)
+@dataclass(frozen=True)
+class Schedule:
+    """A parsed train.schedule: its text, its phases (summing to train.chars) and what readers ask of it."""
+
+    spec: str
+    phases: tuple[Phase, ...]
+    auto: bool = False  # separated:auto: the trainer replans the phases as it goes
+
+    @classmethod
+    def parse(cls, spec: str, total_chars: int, batch: int) -> Schedule:
+        spec = spec.strip()
+        return cls(spec, tuple(parse_schedule(spec, total_chars, batch)), spec.endswith(AUTO))
+
+    @property
+    def interleaved(self) -> bool:
+        """Both updates in every step from start to end: the twin every other schedule is compared with."""
+        return self.spec == "interleaved"
+
+    @property
+    def frozen(self) -> bool:
+        """Nothing learns: the null arm."""
+        return self.spec == "frozen"
+
+    def first(self, kind: str) -> int | None:
+        """The length of the first phase of a kind (None if there is none, or the phases are replanned)."""
+        if self.auto:
+            return None
+        return next((p.chars for p in self.phases if p.kind == kind), None)
+
+    def separated_phases(self) -> list[Phase]:
+        """The wake and sleep phases: where a separated schedule differs from interleaving."""
+        return [p for p in self.phases if p.kind in ("wake", "sleep")]
 
 
-def is_auto(spec: str) -> bool:
-    return spec.strip().endswith(AUTO)
+def text_of_table(value: Any) -> Any:
+    """A schedule given as a TOML array of tables, [{phase = "wake", chars = 250000}, ...], in its
+    one-line form "wake:250000,..." (what config files and result tables show); anything else as it is."""
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        return value
+    try:
+        return ",".join(f"{item['phase']}:{item['chars']}" for item in value)
+    except KeyError:
+        raise CharffError("each phase of train.schedule needs phase and chars, "
+                          'e.g. {phase = "wake", chars = 250000}') from None
 
 
 def auto_phase_chars(ratio: float | None, horizon_updates: float, chars_per_update: int, fraction: float,

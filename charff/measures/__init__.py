@@ -1,0 +1,1 @@
+"""Measures shared by training and analysis: statistics and text statistics."""

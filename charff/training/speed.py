@@ -1,0 +1,33 @@
+"""The one speed meter: characters per second of a trainer's steps, measured the same way by the
+sweep's cost estimate and the benchmarks."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from charff.schedule import Phase
+from charff.training.trainer import Trainer
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so a clock reading covers it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def step_rate(trainer: Trainer, kind: str = "interleaved", seconds: float = 2.0, warmup_steps: int = 1,
+              min_steps: int = 2) -> float:
+    """Characters per second of full-batch steps of one kind (interleaved, wake, sleep), timed over
+    at least `seconds` and `min_steps` after `warmup_steps` untimed ones."""
+    phase, rows = Phase(kind, 10**15), trainer.config.train.streams
+    for _ in range(warmup_steps):
+        trainer.step(phase, rows)
+    synchronize(trainer.device)
+    steps, start = 0, time.perf_counter()
+    while steps < min_steps or time.perf_counter() - start < seconds:
+        trainer.step(phase, rows)
+        steps += 1
+    synchronize(trainer.device)
+    return steps * rows / (time.perf_counter() - start)

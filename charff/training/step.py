@@ -1,0 +1,116 @@
+"""One Forward-Forward step, top to bottom: real windows in, negative windows in, the sides that
+update, each layer's loss, the optimizer, a dict of scalars out.
+
+`train_step` is the function to read (and to change when changing the learning rule); the
+helpers below it each do one named part. The yardstick learners (`backprop`, `frozen_random`)
+go through the same step with only the readout's loss on real text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from charff.config import LearnerKind
+from charff.model.network import FFNet
+from charff.model.objectives import ff_losses, goodness, peer_normalisation
+from charff.model.stream_state import StreamState
+from charff.schedule import Phase
+from charff.training.learner import Learner
+from charff.training.negatives import NegativeGenerator
+
+
+@dataclass(frozen=True)
+class Sides:
+    """Which windows a step updates, decided once from the phase and the learner."""
+
+    real: bool  # raise goodness on real windows (FF) and train the softmax readout on them
+    negative: bool  # lower goodness on negative windows
+
+    @classmethod
+    def of(cls, phase: Phase, learner: LearnerKind) -> Sides:
+        """A frozen phase updates nothing; the yardsticks learn from real text in every other phase."""
+        if phase.frozen:
+            return cls(real=False, negative=False)
+        return cls(real=phase.wake or not learner.ff, negative=phase.sleep and learner.ff)
+
+    @property
+    def learns(self) -> bool:
+        return self.real or self.negative
+
+
+def train_step(model: FFNet, learner: Learner, negatives: NegativeGenerator, real: StreamState,
+               windows: torch.Tensor, next_chars: torch.Tensor, sides: Sides, rows: int, chars: int) -> dict:
+    """Advance the first `rows` real streams by one character t, updating what `sides` asks for.
+
+    real: the real streams before t; windows: (B, W) the real windows ending at t; next_chars:
+    (B,) the characters after t, which the softmax readout learns to predict.
+    """
+    targets = next_chars[:rows]
+    inputs = (windows[:rows], [s[:rows] for s in real.state])
+    negative = negatives.propose(real, windows[:, -1], rows) if sides.negative else None
+    if not sides.learns:  # the frozen null: streams advance, nothing learns
+        with torch.no_grad():
+            real_activities = model(*inputs)
+            logits = model.readout_logits(real_activities)
+        real.advance(model, windows[:rows], real_activities, logits)
+        return {"positive_rows": 0, "negative_rows": 0, "acc": accuracy(logits, targets)}
+    real_activities, negative_activities = forward(model, inputs, negative, sides)
+    good_real = [goodness(a) for a in real_activities]
+    good_negative = [goodness(a) for a in negative_activities]
+    if learner.is_ff:
+        losses = ff_losses(good_real, good_negative, sides.real, sides.negative, model.config)
+        losses = with_peer_normalisation(losses, model, real_activities, negative_activities, sides)
+    else:
+        losses = [g.new_zeros(()) for g in good_real]  # the yardsticks' layers learn through the readout only
+    logits = model.readout_logits(real_activities)
+    readout_loss = F.cross_entropy(logits, targets)
+    total = torch.stack(losses).sum() + (readout_loss if sides.real else 0.0)
+    if not torch.isfinite(total):
+        raise FloatingPointError(f"the loss became {total.item()}")
+    learner.backward(total, chars)  # an optimizer update once train.accumulate steps are in
+    real.advance(model, windows[:rows], real_activities, logits.detach())
+    if negative is not None:
+        negatives.observe(negative[0], negative_activities)
+    stats = {"positive_rows": rows if sides.real else 0, "negative_rows": rows if sides.negative else 0,
+             "readout_loss": readout_loss.detach(), "acc": accuracy(logits, targets)}
+    for i, loss in enumerate(losses):
+        stats[f"loss/{i}"] = loss.detach()
+        stats[f"good_pos/{i}"] = good_real[i].detach().mean()
+        if sides.negative:
+            stats[f"good_neg/{i}"] = good_negative[i].detach().mean()
+    return stats
+
+
+def forward(model: FFNet, real: tuple, negative: tuple | None, sides: Sides) -> tuple[list, list]:
+    """Activities of real and negative windows: one batched pass when both sides update; when
+    only negatives update, the real streams just advance, without autograd."""
+    if negative is None:
+        return model(*real), []
+    if not sides.real:
+        with torch.no_grad():
+            real_activities = model(*real)
+        return real_activities, model(*negative)
+    rows = real[0].shape[0]
+    joined = [torch.cat(parts) for parts in zip(real[1], negative[1], strict=True)]
+    activities = model(torch.cat([real[0], negative[0]]), joined)
+    return [a[:rows] for a in activities], [a[rows:] for a in activities]
+
+
+def with_peer_normalisation(losses: list[torch.Tensor], model: FFNet, real: list, negative: list,
+                            sides: Sides) -> list[torch.Tensor]:
+    """Each layer's loss plus Hinton's peer normalisation over the windows this step updates."""
+    weight = model.config.peer_normalisation
+    if not weight:
+        return losses
+    updated = [acts for acts, on in ((real, sides.real), (negative, sides.negative)) if on]
+    peers = [peer_normalisation(torch.cat([acts[i] for acts in updated]), running)
+             for i, running in enumerate(model.peer_means())]
+    return [loss + weight * peer for loss, peer in zip(losses, peers, strict=True)]
+
+
+def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return (logits.argmax(-1) == targets).float().mean()
+
