@@ -114,7 +114,7 @@ def sweep(args, grid_path: Path, prefix: str, fall_back: bool) -> None:
     from charff.config import parse_overrides
     from charff.rundir import default_run_dir
     from charff.sweep.execute import Executor, fall_back_from_aesop, run_sweep
-    from charff.sweep.grid import load_grid, parse_seeds
+    from charff.sweep.grid import load_grid
 
     executor = Executor(args.executor, args.workers, args.address, args.cpus_per_cell, args.gpus_per_cell)
     overrides = parse_overrides(args.set)
@@ -127,6 +127,19 @@ def sweep(args, grid_path: Path, prefix: str, fall_back: bool) -> None:
         fall_back_from_aesop(grid, console)
     out = Path(args.out) if args.out else default_run_dir(prefix)
     run_sweep(grid, out, executor, console, args.yes, tuple(args.log))
+
+
+def parse_seeds(text: str | None) -> list[int] | None:
+    """The seeds of `--seeds 0,1,2`; None keeps the grid's own."""
+    if text is None:
+        return None
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise CharffError(f"--seeds takes comma-separated integers like 0,1,2, got {text!r}") from None
+    if not seeds:
+        raise CharffError("--seeds needs at least one seed, e.g. --seeds 0,1,2")
+    return seeds
 
 
 def cmd_reproduce(args) -> None:

@@ -13,15 +13,48 @@ from matplotlib.figure import Figure
 from charff.config import READOUTS
 from charff.schedule import Phase
 
-PANELS = (("softmax_acc", "validation accuracy (softmax readout)"),
+# the sweep figure's panels: FF's own readout first, then the softmax probe on FF's features
+PANELS = (("goodness_acc", "validation accuracy (goodness readout)"),
+          ("goodness_auc", "goodness AUC, real vs negative windows"),
+          ("softmax_acc", "validation accuracy (softmax readout)"),
           ("softmax_bpc", "validation bits/char (softmax readout)"))
+NGRAM_STYLES = (("1-gram", "silver", "-"), ("2-gram", "gray", ":"), ("3-gram", "gray", "--"), ("4-gram", "gray", "-."))
+YARDSTICK_WORDS = ("yardstick", "chance", "frozen random")
+LINE_STYLES = ("-", "--", "-.", ":")  # with the markers, arms that coincide stay visible
+MARKERS = "os^Dv<>ph*"
 
 
 def save(fig: Figure, title: str, path: Path) -> Path:
+    """Title and save; figures made with layout="constrained" keep their outside legends in view."""
     fig.suptitle(title)
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
     fig.savefig(path, dpi=120)
     return path
+
+
+def legend_outside(fig: Figure, axes) -> None:
+    """One legend for the figure, right of the axes, each label once, yardsticks last: it never
+    covers data."""
+    entries = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    order = sorted(entries, key=lambda label: any(word in label for word in YARDSTICK_WORDS))
+    fig.legend([entries[label] for label in order], order, loc="outside right upper", fontsize=8)
+
+
+def yardsticks(ax, metric: str, ngram: dict, frozen: dict[str, float]) -> None:
+    """The lines a curve must clear: n-grams from the unigram up (accuracy, bits/char), chance
+    (AUC), and the final value of a frozen-random arm."""
+    key = metric.rsplit("_", 1)[1]
+    if key == "auc":
+        ax.axhline(0.5, color="gray", ls=":", lw=1, label="chance (AUC 0.5)")
+    for order, colour, style in NGRAM_STYLES if key in ("acc", "bpc") else ():
+        if order in ngram:
+            ax.axhline(ngram[order][key], color=colour, ls=style, lw=1.2, label=f"{order} yardstick")
+    if metric in frozen:
+        ax.axhline(frozen[metric], color="black", ls=(0, (5, 2, 1, 2)), lw=1, label="frozen random layers (final)")
 
 
 def shade_sleep(ax, phases: list[Phase], label: str) -> None:
@@ -36,26 +69,32 @@ def shade_sleep(ax, phases: list[Phase], label: str) -> None:
         start += phase.chars
 
 
-def plot_curves(curves: dict[str, dict], phases: list[Phase], ngram: dict, title: str, path: Path) -> Path:
-    """curves: arm -> {"chars": [...], metric: (means, halfwidths)}; one line per arm with its 95% band."""
-    fig = Figure(figsize=(14, 5.2))
-    axes = fig.subplots(1, 2)
-    for ax, (metric, ylabel) in zip(axes, PANELS, strict=True):
+def plot_curves(curves: dict[str, dict], phases: list[Phase], ngram: dict, title: str, path: Path,
+                frozen_arms: tuple[str, ...] = ()) -> Path:
+    """curves: arm -> {"chars": [...], metric: (means, halfwidths)}; one line per arm with its 95%
+    band, on the panels of PANELS that some arm has; frozen_arms: yardstick arms drawn as lines."""
+    panels = [(m, label) for m, label in PANELS if any(m in c for c in curves.values())]
+    frozen = {m: curves[a][m][0][-1] for a in frozen_arms for m, _ in panels if m in curves[a]}
+    fig = Figure(figsize=(16, 4.4 * ((len(panels) + 1) // 2)), layout="constrained")
+    axes = fig.subplots((len(panels) + 1) // 2, 2, squeeze=False).ravel()
+    for ax, (metric, ylabel) in zip(axes, panels, strict=False):
         shade_sleep(ax, phases, "sleep phases (separated arms)")
-        for arm, curve in curves.items():
+        for n, (arm, curve) in enumerate(curves.items()):
+            if metric not in curve or arm in frozen_arms:
+                continue
             means, halves = curve[metric]
-            line, = ax.plot(curve["chars"], means, marker="o", ms=3, label=arm)
+            line, = ax.plot(curve["chars"], means, marker=MARKERS[n % len(MARKERS)], ms=4,
+                            ls=LINE_STYLES[n % len(LINE_STYLES)], label=arm)
             lower = [m - h for m, h in zip(means, halves, strict=True)]
             upper = [m + h for m, h in zip(means, halves, strict=True)]
             ax.fill_between(curve["chars"], lower, upper, color=line.get_color(), alpha=0.15, lw=0)
-        key = "acc" if metric.endswith("acc") else "bpc"
-        for order, style in (("2-gram", ":"), ("3-gram", "--"), ("4-gram", "-.")):
-            if order in ngram:
-                ax.axhline(ngram[order][key], color="gray", ls=style, lw=1, label=f"{order} baseline")
+        yardsticks(ax, metric, ngram, frozen)
         ax.set_xlabel("characters seen (streams x steps)")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8, loc="lower right")
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    legend_outside(fig, axes)
     return save(fig, title, path)
 
 
@@ -65,11 +104,11 @@ def mark_onset(ax, onset: int | None) -> None:
 
 
 def plot_run(evals: list[dict], phases: list[Phase], title: str, folder: Path,
-             onset: int | None = None) -> list[Path]:
-    """A run's learning curves (every readout, phases shaded) and per-layer goodness of real and
-    teacher-forced fake validation windows, with the collapse onset marked when there is one."""
+             onset: int | None = None, ngram: dict | None = None) -> list[Path]:
+    """A run's learning curves (every readout, phases shaded) and per-layer goodness of real
+    validation windows and of the configured negatives, with the collapse onset marked when there is one."""
     chars = [r["chars"] for r in evals]
-    fig = Figure(figsize=(14, 5))
+    fig = Figure(figsize=(15, 5), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, (metric, ylabel) in zip(axes, (("acc", "validation accuracy"), ("bpc", "validation bits/char")),
                                     strict=True):
@@ -77,14 +116,15 @@ def plot_run(evals: list[dict], phases: list[Phase], title: str, folder: Path,
         mark_onset(ax, onset)
         for readout in (r for r in READOUTS if f"{r}_{metric}" in evals[0]):
             ax.plot(chars, [r[f"{readout}_{metric}"] for r in evals], marker="o", ms=3, label=f"{readout} readout")
+        yardsticks(ax, f"validation_{metric}", ngram or {}, {})
         ax.set_xlabel("characters seen")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+    legend_outside(fig, axes)
     curves = save(fig, title, folder / "learning_curves.png")
 
     layers = sorted(int(k.split("/")[1]) for k in evals[0] if k.startswith("good_real/"))
-    fig = Figure(figsize=(9, 5.5))
+    fig = Figure(figsize=(10, 5.5), layout="constrained")
     ax = fig.subplots()
     shade_sleep(ax, phases, "sleep phases")
     mark_onset(ax, onset)
@@ -96,9 +136,8 @@ def plot_run(evals: list[dict], phases: list[Phase], title: str, folder: Path,
     ax.set_ylabel("mean goodness on validation windows")
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
-    ax.set_title(f"{title}\ngoodness per layer (fake = teacher-forced last character)", fontsize=10)
-    fig.tight_layout()
+    legend_outside(fig, [ax])
+    ax.set_title(f"{title}\ngoodness per layer (fake = the configured negatives)", fontsize=10)
     goodness = folder / "goodness.png"
     fig.savefig(goodness, dpi=120)
     paths = [curves, goodness]
@@ -144,7 +183,7 @@ def plot_phase_lengths(rows: list[dict], folder: Path) -> Path:
     groups: dict[str, list[dict]] = {}
     for row in rows:
         groups.setdefault(setting(row), []).append(row)
-    fig = Figure(figsize=(14, 5.5))
+    fig = Figure(figsize=(16, 5.5), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, (metric, ylabel) in zip(axes, (("final_softmax_acc", "final validation accuracy"),
                                            ("final_softmax_bpc", "final validation bits/char")), strict=True):
@@ -176,7 +215,7 @@ def plot_phase_lengths(rows: list[dict], folder: Path) -> Path:
         ax.set_xlabel("wake phase length, characters (log)")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3, which="both")
-    axes[0].legend(fontsize=7)
+    legend_outside(fig, axes)
     return save(fig, "phase-length ablation: separated wake/sleep vs interleaved "
                      "(bars and bands: 95% interval over seeds)", folder / "phase_length.png")
 

@@ -33,7 +33,8 @@ def draw_sweep(result: SweepResult) -> list[Path]:
     title = (f"{manifest['description']}: {corpus['name']} ({corpus['alphabet']}), "
              f"seeds {manifest['seeds']}; mean and 95% interval")
     by_setting = {name: curves(runs) for name, runs in result.runs.items()}
-    paths = [plot_curves(by_setting, phases, result.ngram(), title, result.folder / CURVES_FIGURE)]
+    frozen = tuple(r["cell"] for r in rows if r["learner"] == "frozen_random")
+    paths = [plot_curves(by_setting, phases, result.ngram(), title, result.folder / CURVES_FIGURE, frozen)]
     if len({r["wake_chars"] for r in separated}) >= 2:
         paths.append(plot_phase_lengths(rows, result.folder))
         entries = crossings(rows)
@@ -104,7 +105,8 @@ def draw_runs(folder: Path) -> list[Path]:
         config = run.config()
         title = f"{run_dir.parent.name}/{run_dir.name}: {config.train.schedule}, {config.train.negatives}"
         onset = run.collapse["onset_chars"] if run.collapse else None
-        paths += plot_run(run.evals, config.schedule.phases, title, run_dir, onset)
+        ngram = run.summary.get("ngram", {}) if run.summary else {}
+        paths += plot_run(run.evals, config.schedule.phases, title, run_dir, onset, ngram)
     if not paths:
         raise CharffError(f"no run under {folder} has been evaluated yet; plot it after its first evaluation")
     return paths

@@ -24,6 +24,7 @@ RECURRENCES = registry(Recurrence, {
     "full": lambda i, layers: [i, i + 1] if i + 1 < layers else [i],
 })
 
+
 def rms_normalise(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     """Length-normalise to unit root-mean-square, so a layer cannot pass its goodness upward."""
     return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps)

@@ -146,16 +146,3 @@ def load_grid(path: Path, overrides: dict | None = None, seeds: list[int] | None
         result.config_for(setting, seeds[0])
     result.trunks(Path("."))  # and every trunk's
     return result
-
-
-def parse_seeds(text: str | None) -> list[int] | None:
-    """The seeds of `--seeds 0,1,2`; None keeps the grid's own."""
-    if text is None:
-        return None
-    try:
-        seeds = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise CharffError(f"--seeds takes comma-separated integers like 0,1,2, got {text!r}") from None
-    if not seeds:
-        raise CharffError("--seeds needs at least one seed, e.g. --seeds 0,1,2")
-    return seeds

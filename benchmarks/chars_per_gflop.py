@@ -1,0 +1,103 @@
+"""Characters per matmul GFLOP: training speed measured against the machine's own matmul speed,
+side by side in one run, so a busy or slow day cancels out of the ratio.
+
+The headline measure (the one the speed target is set on): interleaved training with
+self-generated negatives, 3x128, 8,192 streams, on aesop, timed as the difference between a 3M
+and a 1M-character `charff train` (start-up and the final evaluation cancel; the periodic
+evaluations stay in, as in any run), divided by the float32 GFLOP/s of layer 1's matmul shape
+(streams x 428 times 428 x 128) measured in the same run, before and after each timing.
+
+Then the same ratio for single steps (no evaluation) of each kind: interleaved self-generated,
+wake, sleep and interleaved with teacher forcing, at 8,192 and 64 streams.
+
+    CHARFF_CORPORA=DIR python benchmarks/chars_per_gflop.py [--skip-train] [--seconds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from charff.config import load_config
+from charff.data.dataset import prepare
+from charff.schedule import Phase
+from charff.training.trainer import Trainer
+
+WIDTH, LAYER1_IN = 128, 428  # layer 1 of 3x128 on hinton30: a 10 x 30 one-hot window and its own state
+SETTINGS = ["--set", "model.hidden=[128,128,128]", "--set", "train.streams=8192", "--set", "corpus.name=aesop",
+            "--set", "train.negatives=self_generated", "--set", "train.schedule=interleaved"]
+
+
+def matmul_gflops(rows: int, seconds: float = 1.0) -> float:
+    """float32 GFLOP/s of (rows x 428) @ (428 x 128), the shape of layer 1's product."""
+    a, b = torch.randn(rows, LAYER1_IN), torch.randn(LAYER1_IN, WIDTH)
+    a @ b
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        count += 1
+    return 2 * rows * LAYER1_IN * WIDTH * count / (time.perf_counter() - start) / 1e9
+
+
+def train_seconds(chars: int, out: Path) -> float:
+    from charff.run import finish_run, start_run  # charff/run.py; training/run.py in older versions
+
+    config = load_config(None, [*SETTINGS, "--set", f"train.chars={chars}", "--set", "train.eval_every=50000"])
+    start = time.perf_counter()
+    trainer = start_run(config, out)
+    trainer.run()
+    finish_run(trainer)
+    return time.perf_counter() - start
+
+
+def headline() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        before = matmul_gflops(8192)
+        short = train_seconds(1_000_000, Path(tmp) / "short")
+        long = train_seconds(3_000_000, Path(tmp) / "long")
+        after = matmul_gflops(8192)
+    rate, gflops = 2_000_000 / (long - short), (before + after) / 2
+    print(f"charff train, interleaved self-generated, 3x128, 8,192 streams, aesop: 1M in {short:.1f} s, "
+          f"3M in {long:.1f} s -> {rate:,.0f} chars/s; layer-1 matmul {before:.0f} / {after:.0f} GFLOP/s "
+          f"-> {rate / gflops:.0f} chars per matmul GFLOP")
+
+
+def step_ratio(kind: str, negatives: str, streams: int, seconds: float) -> None:
+    config = load_config(None, [*SETTINGS, "--set", f"train.streams={streams}",
+                                "--set", f"train.negatives={negatives}"])
+    trainer = Trainer(config, prepare("aesop", "hinton30", 0.1, config.model.window))
+    phase = Phase(kind, 10**15)
+    before = matmul_gflops(streams)
+    for _ in range(2):
+        trainer.step(phase, streams)
+    steps, start = 0, time.perf_counter()
+    while steps < 3 or time.perf_counter() - start < seconds:
+        trainer.step(phase, streams)
+        steps += 1
+    rate = steps * streams / (time.perf_counter() - start)
+    gflops = (before + matmul_gflops(streams)) / 2
+    print(f"| {kind} | {negatives} | {streams:,} | {rate:,.0f} | {gflops:.0f} | {rate / gflops:.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-train", action="store_true", help="only the single-step ratios")
+    parser.add_argument("--seconds", type=float, default=3.0, help="timing per step kind (default 3)")
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    if not args.skip_train:
+        headline()
+    print("| step | negatives | streams | chars/s | layer-1 matmul GFLOP/s | chars per GFLOP |")
+    print("|---|---|---|---|---|---|")
+    for streams in (8192, 64):
+        for kind, negatives in (("interleaved", "self_generated"), ("wake", "self_generated"),
+                                ("sleep", "self_generated"), ("interleaved", "teacher_forcing")):
+            step_ratio(kind, negatives, streams, args.seconds)
+
+
+if __name__ == "__main__":
+    main()
