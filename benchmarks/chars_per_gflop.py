@@ -28,8 +28,8 @@ from charff.schedule import Phase
 from charff.training.trainer import Trainer
 
 WIDTH, LAYER1_IN = 128, 428  # layer 1 of 3x128 on hinton30: a 10 x 30 one-hot window and its own state
-SETTINGS = ["--set", "model.hidden=[128,128,128]", "--set", "train.streams=8192", "--set", "corpus.name=aesop",
-            "--set", "train.negatives=self_generated", "--set", "train.schedule=interleaved"]
+SETTINGS = ["model.hidden=[128,128,128]", "train.streams=8192", "corpus.name=aesop", "train.negatives=self_generated",
+            "train.schedule=interleaved"]
 
 
 def matmul_gflops(rows: int, seconds: float = 1.0) -> float:
@@ -46,7 +46,7 @@ def matmul_gflops(rows: int, seconds: float = 1.0) -> float:
 def train_seconds(chars: int, out: Path) -> float:
     from charff.run import finish_run, start_run  # charff/run.py; training/run.py in older versions
 
-    config = load_config(None, [*SETTINGS, "--set", f"train.chars={chars}", "--set", "train.eval_every=50000"])
+    config = load_config(None, [*SETTINGS, f"train.chars={chars}", "train.eval_every=50000"])
     start = time.perf_counter()
     trainer = start_run(config, out)
     trainer.run()
@@ -67,8 +67,7 @@ def headline() -> None:
 
 
 def step_ratio(kind: str, negatives: str, streams: int, seconds: float) -> None:
-    config = load_config(None, [*SETTINGS, "--set", f"train.streams={streams}",
-                                "--set", f"train.negatives={negatives}"])
+    config = load_config(None, [*SETTINGS, f"train.streams={streams}", f"train.negatives={negatives}"])
     trainer = Trainer(config, prepare("aesop", "hinton30", 0.1, config.model.window))
     phase = Phase(kind, 10**15)
     before = matmul_gflops(streams)

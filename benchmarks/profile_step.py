@@ -57,8 +57,8 @@ def main() -> None:
     parser.add_argument("--kind", default="interleaved")
     parser.add_argument("--steps", type=int, default=20)
     args = parser.parse_args()
-    config = load_config(None, ["--set", "model.hidden=[128,128,128]", "--set", f"train.streams={args.streams}",
-                                "--set", "corpus.name=aesop", "--set", f"train.negatives={args.negatives}"])
+    config = load_config(None, ["model.hidden=[128,128,128]", f"train.streams={args.streams}", "corpus.name=aesop",
+                                f"train.negatives={args.negatives}"])
     trainer = Trainer(config, prepare("aesop", "hinton30", 0.1, config.model.window))
     phase = Phase(args.kind, 10**15)
     for _ in range(3):

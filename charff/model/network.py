@@ -125,10 +125,14 @@ class FFNet(nn.Module):
 
     @staticmethod
     def next_state(activities: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Every layer's normalised, detached activity: the recurrent input of the next step."""
         return [rms_normalise(a.detach()) for a in activities]
 
-    def readout_logits(self, activities: list[torch.Tensor]) -> torch.Tensor:
-        """Softmax readout over the next character from all layers' normalised activities."""
+    def readout_logits(self, activities: list[torch.Tensor], state: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Softmax readout over the next character from all layers' normalised activities; a local
+        net reads exactly next_state(activities), which a caller that has it passes as `state`."""
+        if state is not None and self.local:
+            return self.readout(torch.cat(state, dim=-1))
         feats = [rms_normalise(a.detach() if self.local else a) for a in activities]
         return self.readout(torch.cat(feats, dim=-1))
 

@@ -33,14 +33,16 @@ class StreamState:
 
     @torch.no_grad()
     def advance(self, model: FFNet, windows: torch.Tensor, activities: list[torch.Tensor],
-                logits: torch.Tensor | None = None) -> None:
+                logits: torch.Tensor | None = None, state: list[torch.Tensor] | None = None) -> None:
         """The first len(windows) streams have just been run on `windows`, giving `activities`
-        (and, when the caller already has them, the readout's `logits`): they now stand there."""
+        (and, when the caller already has them, the readout's `logits` and next_state): they now
+        stand there."""
         count = windows.shape[0]
+        state = model.next_state(activities) if state is None else state
         self.windows[:count] = windows
-        for kept, new in zip(self.state, model.next_state(activities), strict=True):
+        for kept, new in zip(self.state, state, strict=True):
             kept[:count] = new
-        self.logits[:count] = model.readout_logits(activities) if logits is None else logits
+        self.logits[:count] = model.readout_logits(activities, state) if logits is None else logits
 
     @torch.no_grad()
     def reset(self, restarted: torch.Tensor, windows: torch.Tensor | None = None) -> None:

@@ -54,24 +54,24 @@ def train_step(model: FFNet, learner: Learner, negatives: NegativeGenerator, rea
     if not sides.learns:  # the frozen null: streams advance, nothing learns
         with torch.no_grad():
             real_activities = model(*inputs)
-            logits = model.readout_logits(real_activities)
-        real.advance(model, windows[:rows], real_activities, logits)
+            state = model.next_state(real_activities)
+            logits = model.readout_logits(real_activities, state)
+        real.advance(model, windows[:rows], real_activities, logits, state)
         return {"positive_rows": 0, "negative_rows": 0, "acc": accuracy(logits, targets)}
-    real_activities, negative_activities = forward(model, inputs, negative, sides)
-    good_real = [goodness(a) for a in real_activities]
-    good_negative = [goodness(a) for a in negative_activities]
+    real_activities, negative_activities, good_real, good_negative = forward(model, inputs, negative, sides)
     if learner.is_ff:
         losses = ff_losses(good_real, good_negative, sides.real, sides.negative, model.config)
         losses = with_peer_normalisation(losses, model, real_activities, negative_activities, sides)
     else:
         losses = [g.new_zeros(()) for g in good_real]  # the yardsticks' layers learn through the readout only
-    logits = model.readout_logits(real_activities)
+    state = model.next_state(real_activities)  # the real streams' recurrent input at the next step
+    logits = model.readout_logits(real_activities, state)
     readout_loss = F.cross_entropy(logits, targets)
     total = torch.stack(losses).sum() + (readout_loss if sides.real else 0.0)
     if not torch.isfinite(total):
         raise FloatingPointError(f"the loss became {total.item()}")
     learner.backward(total, chars)  # an optimizer update once train.accumulate steps are in
-    real.advance(model, windows[:rows], real_activities, logits.detach())
+    real.advance(model, windows[:rows], real_activities, logits.detach(), state)
     if negative is not None:
         negatives.observe(negative[0], negative_activities)
     stats = {"positive_rows": rows if sides.real else 0, "negative_rows": rows if sides.negative else 0,
@@ -84,19 +84,26 @@ def train_step(model: FFNet, learner: Learner, negatives: NegativeGenerator, rea
     return stats
 
 
-def forward(model: FFNet, real: tuple, negative: tuple | None, sides: Sides) -> tuple[list, list]:
-    """Activities of real and negative windows: one batched pass when both sides update; when
-    only negatives update, the real streams just advance, without autograd."""
+def forward(model: FFNet, real: tuple, negative: tuple | None, sides: Sides) -> tuple[list, list, list, list]:
+    """Activities and goodness of real and negative windows: one batched pass when both sides
+    update (goodness taken before the split, so the backward pass never pads a slice's gradient
+    back to the joined size); when only negatives update, the real streams just advance, without
+    autograd."""
     if negative is None:
-        return model(*real), []
+        activities = model(*real)
+        return activities, [], [goodness(a) for a in activities], []
     if not sides.real:
         with torch.no_grad():
             real_activities = model(*real)
-        return real_activities, model(*negative)
+        negative_activities = model(*negative)
+        return (real_activities, negative_activities, [goodness(a) for a in real_activities],
+                [goodness(a) for a in negative_activities])
     rows = real[0].shape[0]
     joined = [torch.cat(parts) for parts in zip(real[1], negative[1], strict=True)]
     activities = model(torch.cat([real[0], negative[0]]), joined)
-    return [a[:rows] for a in activities], [a[rows:] for a in activities]
+    good = [goodness(a) for a in activities]
+    return ([a[:rows] for a in activities], [a[rows:] for a in activities], [g[:rows] for g in good],
+            [g[rows:] for g in good])
 
 
 def with_peer_normalisation(losses: list[torch.Tensor], model: FFNet, real: list, negative: list,

@@ -161,16 +161,20 @@ def score_split(model: FFNet, ids: torch.Tensor, streams: int, goodness_chars: i
             if good is not None and (n - WARMUP) % goodness_every == 0:
                 good.add(model.candidate_goodness(windows[:, :-1], stream.state), targets)
                 softmax_at_good.add(stream.logits, targets)
-            if fakes is not None:
-                fake_windows, fake_state = fakes.propose(stream, targets, streams)
-                fake_acts = model(fake_windows, fake_state)
-                fakes.observe(fake_windows, fake_acts)
-                fake_good.append(torch.stack([goodness(a) for a in fake_acts]))
-        activities = model(windows, stream.state)
         if scored and fakes is not None:
-            real_good.append(torch.stack([goodness(a) for a in activities]))  # (layers, streams)
+            # real and negative windows in one pass: a row's activities do not depend on the other rows
+            fake_windows, fake_state = fakes.propose(stream, targets, streams)
+            joined = model(torch.cat([windows, fake_windows]),
+                           [torch.cat(parts) for parts in zip(stream.state, fake_state, strict=True)])
+            activities, fake_acts = [a[:streams] for a in joined], [a[streams:] for a in joined]
+            fakes.observe(fake_windows, fake_acts)
+            both = torch.stack([goodness(a) for a in joined])  # (layers, real then fake windows)
+            real_good.append(both[:, :streams])
+            fake_good.append(both[:, streams:])
             for seen, a in zip(active, activities, strict=True):
                 seen |= (a > 0).any(dim=0)
+        else:
+            activities = model(windows, stream.state)
         stream.advance(model, windows, activities)
     diagnostics = {}
     if fakes is not None:
