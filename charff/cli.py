@@ -29,7 +29,7 @@ def cmd_corpus_list(args) -> None:
 
 def cmd_corpus_show(args) -> None:
     from charff.data.dataset import prepare
-    from charff.data.ngram import ngram_baselines
+    from charff.data.ngram import best_of, yardsticks
 
     data = prepare(args.corpus, args.alphabet, args.val_fraction, window=1)
     console.print(f"[bold]{data.corpus.name}[/] from {data.corpus.source}")
@@ -38,9 +38,11 @@ def cmd_corpus_show(args) -> None:
     console.print(f"alphabet ({data.vocab.size} symbols): {data.vocab.symbols!r}")
     console.print(f"train: {len(data.train):,} characters; calibration (held out): {len(data.calibration):,}; "
                   f"validation (last {args.val_fraction:.0%}): {len(data.val):,}")
-    console.print("n-gram baselines on validation (add-0.1 smoothing, backoff): accuracy / bits per char")
-    for result in ngram_baselines(data.train.tolist(), data.val.tolist(), data.vocab.size, orders=(1, 2, 3, 4)):
-        console.print(f"  {result.order}-gram  {result.accuracy:6.1%}  {result.bits_per_char:.2f}")
+    console.print("Kneser-Ney n-grams on validation (discounts fitted on calibration): accuracy / bits per char")
+    table = yardsticks(data.train, data.calibration, data.val, data.vocab.size)
+    for name, result in table.items():
+        best = "  (best)" if name == best_of(table) else ""
+        console.print(f"  {name}  {result['acc']:6.1%}  {result['bpc']:.2f}{best}")
 
 
 def cmd_train(args) -> None:
@@ -67,7 +69,8 @@ def cmd_train(args) -> None:
     final, grams = summary["final"], summary["ngram"]
     console.print(f"validation after {summary['chars']:,} characters ({summary['seconds']:.0f} s), "
                   f"95% intervals: {readouts_text(final)}")
-    console.print("n-gram: " + ", ".join(f"{k} {v['acc']:.1%} / {v['bpc']:.2f}" for k, v in grams.items()))
+    console.print("Kneser-Ney n-grams: " + ", ".join(f"{k} {v['acc']:.1%} / {v['bpc']:.2f}" for k, v in grams.items())
+                  + f" (best: {summary['ngram_best']})")
     collapse = summary["collapse"]
     console.print(f"verdict: {collapse['verdict']} ({collapse['detail']})")
     console.print(f"samples: {trainer.run_dir / SAMPLES_FILE}")

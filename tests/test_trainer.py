@@ -2,7 +2,7 @@ import pytest
 
 from charff.analysis.results import evals_of, read_records
 from charff.data.dataset import prepare
-from charff.data.ngram import ngram_baselines
+from charff.data.ngram import yardsticks
 from charff.hooks import Hook
 from charff.run import resume_run, start_run
 from charff.training.trainer import Interrupted, Trainer
@@ -35,9 +35,9 @@ def test_short_run_beats_the_unigram_baseline():
     config.model.hidden = [128, 128]
     data = fables(config)
     records = Trainer(config, data).run()
-    unigram = ngram_baselines(data.train.tolist(), data.val.tolist(), data.vocab.size, orders=(1,))[0]
-    assert records[-1]["softmax_acc"] > unigram.accuracy + 0.03
-    assert records[-1]["goodness_acc"] > unigram.accuracy + 0.03
+    unigram = yardsticks(data.train, data.calibration, data.val, data.vocab.size)["1-gram"]
+    assert records[-1]["softmax_acc"] > unigram["acc"] + 0.03
+    assert records[-1]["goodness_acc"] > unigram["acc"] + 0.03
 
 
 def test_same_seed_same_numbers():

@@ -18,7 +18,7 @@ PANELS = (("goodness_acc", "validation accuracy (goodness readout)"),
           ("goodness_auc", "goodness AUC, real vs negative windows"),
           ("softmax_acc", "validation accuracy (softmax readout)"),
           ("softmax_bpc", "validation bits/char (softmax readout)"))
-NGRAM_STYLES = (("1-gram", "silver", "-"), ("2-gram", "gray", ":"), ("3-gram", "gray", "--"), ("4-gram", "gray", "-."))
+NGRAM_STYLES = (("1-gram", "silver", "-"), ("2-gram", "gray", ":"), ("3-gram", "gray", "--"), ("5-gram", "gray", "-."))
 YARDSTICK_WORDS = ("yardstick", "chance", "frozen random")
 LINE_STYLES = ("-", "--", "-.", ":")  # with the markers, arms that coincide stay visible
 MARKERS = "os^Dv<>ph*"

@@ -1,5 +1,5 @@
-"""A finished run's summary.json: final and best numbers beside the n-gram yardsticks of the same
-split, and the collapse verdict, computed here once and read everywhere else."""
+"""A finished run's summary.json: final and best numbers beside the Kneser-Ney n-gram yardsticks
+of the same split, and the collapse verdict, computed here once and read everywhere else."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from charff.analysis.collapse import detect_collapse
 from charff.analysis.results import evals_of
 from charff.config import READOUTS
 from charff.data.dataset import Dataset
-from charff.data.ngram import ngram_baselines
+from charff.data.ngram import best_of, yardsticks
 
 FINAL_KEYS = tuple(f"{readout}_{metric}" for readout in READOUTS for metric in ("acc", "bpc"))  # each with "_ci"
 
@@ -18,8 +18,7 @@ def summarise(records: list[dict], dataset: Dataset, chars: int, seconds: float,
     evals = evals_of(records)
     final = evals[-1]
     best = max(evals, key=lambda r: r["softmax_acc"])
-    baselines = ngram_baselines(dataset.train.tolist(), dataset.val.tolist(), dataset.vocab.size,
-                                orders=(1, 2, 3, 4))
+    ngram = yardsticks(dataset.train, dataset.calibration, dataset.val, dataset.vocab.size)
     return {
         "corpus": {"name": dataset.corpus.name, "source": dataset.corpus.source,
                    "alphabet": dataset.vocab.alphabet, "train_chars": len(dataset.train),
@@ -31,6 +30,7 @@ def summarise(records: list[dict], dataset: Dataset, chars: int, seconds: float,
         "final": {k: final.get(k) for key in FINAL_KEYS for k in (key, key + "_ci")},  # no goodness readout: None
         "best_softmax_acc": best["softmax_acc"],
         "best_softmax_at": best["chars"],
-        "collapse": detect_collapse(records, baselines[0].accuracy).to_dict(),
-        "ngram": {f"{b.order}-gram": {"acc": b.accuracy, "bpc": b.bits_per_char} for b in baselines},
+        "collapse": detect_collapse(records, ngram["1-gram"]["acc"]).to_dict(),
+        "ngram": ngram,  # Kneser-Ney, orders 1-7
+        "ngram_best": best_of(ngram),
     }

@@ -41,7 +41,10 @@ def metric_cells(row: dict) -> list[str]:
 
 
 def ngram_rows(ngram: dict) -> list[list[str]]:
-    return [[f"{order} baseline", f"{v['acc']:.1%}", f"{v['bpc']:.2f}", "-", "-", "-"] for order, v in ngram.items()]
+    """One row per n-gram yardstick; the order with the fewest bits/char says so."""
+    best = min(ngram, key=lambda order: ngram[order]["bpc"]) if ngram else None
+    return [[f"{order} Kneser-Ney" + (" (best)" if order == best else ""), f"{v['acc']:.1%}", f"{v['bpc']:.2f}",
+             "-", "-", "-"] for order, v in ngram.items()]
 
 
 def results_table(rows: list[dict], ngram: dict, title: str) -> Table:
