@@ -21,6 +21,16 @@ def test_a_bigram_model_matches_the_hand_computed_probabilities():
     assert np.allclose(model.distribution((2,)), [1 / 3, 1 / 3, 1 / 3])  # c never had a successor: the base
 
 
+def test_continuation_counts_count_distinct_characters_before():
+    """Text a b a b c a c (0 1 0 1 2 0 2), every discount 1/2. a follows b and c, b follows a,
+    c follows b and a: continuation counts 2, 1, 2 (total 5, gamma 1.5), so the base is
+    p(a) = (2 - 1/2 + 1.5/3) / 5 = 0.4, p(b) = 0.2, p(c) = 0.4. After a (a->b twice, a->c once,
+    gamma 1): p(b | a) = (2 - 1/2 + 0.2) / 3, p(c | a) = (1 - 1/2 + 0.4) / 3, p(a | a) = 0.4 / 3."""
+    model = KneserNey(2, 3, discount=0.5).fit([0, 1, 0, 1, 2, 0, 2])
+    assert np.allclose(model.distribution((0,)), [0.4 / 3, 1.7 / 3, 0.9 / 3])
+    assert np.allclose(model.distribution((2,)), [0.7, 0.1, 0.2])  # c -> a once, gamma 1/2
+
+
 @pytest.mark.parametrize("order", [1, 2, 3, 5, 7])
 def test_every_context_gets_a_proper_distribution(order):
     rng = random.Random(order)

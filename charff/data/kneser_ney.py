@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 GOLDEN = (math.sqrt(5) - 1) / 2
-ESTIMATOR = "modified interpolated Kneser-Ney, three discounts per context length fitted on held-out text"  # cache key
+ESTIMATOR = "modified interpolated Kneser-Ney 2: three discounts per context length fitted on held-out text"  # cache key
 
 
 @dataclass(frozen=True)
@@ -40,30 +40,54 @@ def count_classes(counts: Counter) -> tuple[int, int, int]:
 
 
 def discount_of(discounts, seen):
-    """D1, D2 or D3 by count (0 for an unseen character); seen: a number or an array."""
-    return np.where(seen >= 3, discounts[2], np.where(seen == 2, discounts[1], np.where(seen == 1, discounts[0], 0.0)))
+    """D1, D2 or D3 by count (0 for an unseen character); seen: a count or an array of counts."""
+    by_count = np.concatenate([[0.0], discounts])
+    return by_count[np.minimum(seen, 3).astype(np.intp)]
+
+
+@dataclass
+class Level:
+    """The counts of one context length: counts[h][w], and per context h its total and (N1, N2, N3+)."""
+
+    counts: dict[tuple, Counter]
+    totals: dict[tuple, float] = field(init=False)
+    classes: dict[tuple, tuple[int, int, int]] = field(init=False)
+
+    def __post_init__(self):
+        self.totals = {h: float(sum(c.values())) for h, c in self.counts.items()}
+        self.classes = {h: count_classes(c) for h, c in self.counts.items()}
+
+
+class Counts:
+    """Raw and continuation counts of every context length below max_order, made once and shared
+    by the models of every order (an order-n model reads raw counts at length n - 1 and
+    continuation counts below it)."""
+
+    def __init__(self, ids: list[int], max_order: int):
+        self.raw, self.continuation = [], []
+        for k in range(max_order):
+            level = defaultdict(Counter)
+            for gram, count in Counter(tuple(ids[t - k : t + 1]) for t in range(k, len(ids))).items():
+                level[gram[:-1]][gram[-1]] += count
+            self.raw.append(Level(level))
+        for k in range(max_order - 1):  # distinct characters x before g w, from the (k + 2)-grams x g w
+            level = defaultdict(Counter)
+            for h, successors in self.raw[k + 1].counts.items():
+                for w in successors:
+                    level[h[1:]][w] += 1
+            self.continuation.append(Level(level))
 
 
 class KneserNey:
     def __init__(self, order: int, vocab_size: int, discount: float = 0.75):
         self.order, self.vocab_size = order, vocab_size
         self.discounts = np.full((order, 3), discount)  # (D1, D2, D3) per context length 0 .. order - 1
-        # counts[k][context of k characters][w]: raw counts at k = order - 1, continuation counts below
-        self.counts: list[dict[tuple, Counter]] = [defaultdict(Counter) for _ in range(order)]
-        self.totals: list[dict[tuple, float]] = []
-        self.classes: list[dict[tuple, tuple[int, int, int]]] = []  # (N1, N2, N3+) per context
+        self.levels: list[Level] = []  # continuation counts below order - 1, raw counts there
         self.cache: dict[tuple, np.ndarray] = {}
 
-    def fit(self, ids: list[int]) -> KneserNey:
-        top = self.order - 1
-        grams = Counter(tuple(ids[t - top : t + 1]) for t in range(top, len(ids)))
-        for gram, count in grams.items():
-            self.counts[top][gram[:-1]][gram[-1]] += count
-        for k in range(top - 1, -1, -1):  # continuation counts: distinct characters before g w
-            for gram in {h[1:] + (w,) for h, c in self.counts[k + 1].items() for w in c}:
-                self.counts[k][gram[:-1]][gram[-1]] += 1
-        self.totals = [{h: float(sum(c.values())) for h, c in level.items()} for level in self.counts]
-        self.classes = [{h: count_classes(c) for h, c in level.items()} for level in self.counts]
+    def fit(self, ids: list[int], counts: Counts | None = None) -> KneserNey:
+        counts = counts or Counts(ids, self.order)
+        self.levels = [*counts.continuation[: self.order - 1], counts.raw[self.order - 1]]
         return self
 
     def contexts(self, history: tuple) -> list[tuple]:
@@ -74,15 +98,15 @@ class KneserNey:
         """p(char | the last order - 1 characters of history), by the recursion above."""
         p = 1.0 / self.vocab_size
         for k, h in enumerate(self.contexts(history)):
-            total = self.totals[k].get(h)
+            total = self.levels[k].totals.get(h)
             if total:
-                seen = self.counts[k][h].get(char, 0)
+                seen = self.levels[k].counts[h].get(char, 0)
                 p = (max(seen - discount_of(self.discounts[k], seen), 0.0) + self.gamma(k, h) * p) / total
         return p
 
     def gamma(self, k: int, h: tuple) -> float:
         """The mass context h of length k gives to shorter contexts: D1 N1 + D2 N2 + D3 N3+."""
-        return float(np.dot(self.discounts[k], self.classes[k][h]))
+        return float(np.dot(self.discounts[k], self.levels[k].classes[h]))
 
     def distribution(self, history: tuple) -> np.ndarray:
         """p(. | history) over the alphabet (cached per context)."""
@@ -90,9 +114,9 @@ class KneserNey:
         if key not in self.cache:
             p = np.full(self.vocab_size, 1.0 / self.vocab_size)
             for k, h in enumerate(self.contexts(key)):
-                total = self.totals[k].get(h)
+                total = self.levels[k].totals.get(h)
                 if total:
-                    seen, counts = np.zeros(self.vocab_size), self.counts[k][h]
+                    seen, counts = np.zeros(self.vocab_size), self.levels[k].counts[h]
                     seen[list(counts)] = list(counts.values())
                     discounted = np.maximum(seen - discount_of(self.discounts[k], seen), 0.0)
                     p = (discounted + self.gamma(k, h) * p) / total
@@ -108,21 +132,24 @@ class KneserNey:
         out = np.zeros((5, self.order, len(ids)))
         for i, t in enumerate(range(start, len(seq))):
             for k, h in enumerate(self.contexts(tuple(seq[max(0, t - self.order + 1) : t]))):
-                total = self.totals[k].get(h)
+                level = self.levels[k]
+                total = level.totals.get(h)
                 if total:
-                    out[:, k, i] = self.counts[k][h].get(seq[t], 0), total, *self.classes[k][h]
+                    out[:, k, i] = level.counts[h].get(seq[t], 0), total, *level.classes[h]
         return out
 
     def bits_of(self, statistics: np.ndarray, discounts: np.ndarray | None = None) -> float:
         """Bits/char from statistics() under these (order, 3) discounts (the model's own by default)."""
         seen, total, classes = statistics[0], statistics[1], statistics[2:]
         discounts = self.discounts if discounts is None else discounts
+        by_count = np.minimum(seen, 3).astype(np.intp)
+        known = total > 0
+        safe_total = np.where(known, total, 1.0)
         p = np.full(seen.shape[1], 1.0 / self.vocab_size)
         for k, d in enumerate(discounts):
-            known = total[k] > 0
             gamma = d[0] * classes[0, k] + d[1] * classes[1, k] + d[2] * classes[2, k]
-            mass = np.maximum(seen[k] - discount_of(d, seen[k]), 0.0) + gamma * p
-            p = np.where(known, mass / np.where(known, total[k], 1.0), p)
+            kept = seen[k] - np.concatenate([[0.0], d])[by_count[k]]  # a count minus its discount
+            p = np.where(known[k], (kept + gamma * p) / safe_total[k], p)
         return float(-np.log2(p).mean())
 
     def evaluate(self, ids: list[int], history: list[int]) -> NgramResult:
@@ -135,7 +162,7 @@ class KneserNey:
                            tuple(tuple(float(d) for d in row) for row in self.discounts))
 
 
-def golden_minimum(loss, lo: float = 0.01, hi: float = 0.99, iterations: int = 25) -> float:
+def golden_minimum(loss, lo: float = 0.01, hi: float = 0.99, iterations: int = 14) -> float:
     for _ in range(iterations):
         a, b = hi - GOLDEN * (hi - lo), lo + GOLDEN * (hi - lo)
         if loss(a) < loss(b):
@@ -145,7 +172,7 @@ def golden_minimum(loss, lo: float = 0.01, hi: float = 0.99, iterations: int = 2
     return (lo + hi) / 2
 
 
-def fit_discounts(model: KneserNey, held_out: list[int], history: list[int], sweeps: int = 3) -> np.ndarray:
+def fit_discounts(model: KneserNey, held_out: list[int], history: list[int], sweeps: int = 2) -> np.ndarray:
     """The discounts minimising bits/char on held-out text: golden-section search on each in turn
     (D1 in (0, 1), D2 in (0, 2), D3 in (0, 3)), a few sweeps."""
     statistics = model.statistics(held_out, history)
@@ -165,9 +192,9 @@ def kneser_ney_yardsticks(train: list[int], calibration: list[int], val: list[in
                           orders=range(1, 8)) -> list[NgramResult]:
     """Each order fitted on train, its discounts on the calibration slice, scored on val (the
     text after calibration, so each slice is predicted from the real text before it)."""
-    results = []
+    results, counts = [], Counts(train, max(orders))
     for order in orders:
-        model = KneserNey(order, vocab_size).fit(train)
+        model = KneserNey(order, vocab_size).fit(train, counts)
         fit_discounts(model, calibration, train)
         results.append(model.evaluate(val, train + calibration))
     return results

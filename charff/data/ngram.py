@@ -14,6 +14,7 @@ from charff.data.kneser_ney import ESTIMATOR, kneser_ney_yardsticks
 from charff.storage import write_json
 
 ORDERS = tuple(range(1, 8))
+MEASURED: dict[str, dict] = {}  # this process's measurements, by split_key
 
 
 def split_key(train: torch.Tensor, calibration: torch.Tensor, val: torch.Tensor, vocab_size: int) -> str:
@@ -25,20 +26,24 @@ def split_key(train: torch.Tensor, calibration: torch.Tensor, val: torch.Tensor,
 
 def yardsticks(train: torch.Tensor, calibration: torch.Tensor, val: torch.Tensor, vocab_size: int) -> dict:
     """{"1-gram": {"acc", "bpc", "discounts"}, ..., "7-gram": ...} on the validation split."""
-    path = cache_dir() / "yardsticks" / f"{split_key(train, calibration, val, vocab_size)}.json"
+    key = split_key(train, calibration, val, vocab_size)
+    if key in MEASURED:
+        return MEASURED[key]
+    path = cache_dir() / "yardsticks" / f"{key}.json"
     if path.is_file():
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             pass  # a damaged cache entry is measured again
     results = kneser_ney_yardsticks(train.tolist(), calibration.tolist(), val.tolist(), vocab_size, ORDERS)
-    table = {f"{r.order}-gram": {"acc": r.accuracy, "bpc": r.bits_per_char, "discounts": [list(d) for d in r.discounts]}
+    table = {f"{r.order}-gram": {"acc": r.accuracy, "bpc": r.bits_per_char, "discounts": r.discounts}
              for r in results}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json(path, table)
     except OSError:
         pass  # an unwritable cache costs time, not results
+    MEASURED[key] = table = json.loads(json.dumps(table))  # as a cached entry reads back
     return table
 
 
