@@ -44,6 +44,16 @@ def imported_packages(path: Path) -> set[str]:
     return names
 
 
+def test_every_package_is_installed():
+    """pyproject.toml lists the packages by hand: a new one must be added there, or an installed
+    charff (not the checkout the tests import) fails to import it."""
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(PACKAGE.parent).parts) for p in PACKAGE.rglob("__init__.py")}
+    assert found <= listed, f"packages missing from pyproject.toml: {sorted(found - listed)}"
+
+
 def test_no_package_imports_a_package_that_imports_it_back():
     """Layers go one way: shared measures below training and analysis, run orchestration above both."""
     graph: dict[str, set[str]] = {}
