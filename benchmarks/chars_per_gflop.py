@@ -44,7 +44,7 @@ def matmul_gflops(rows: int, seconds: float = 1.0) -> float:
 
 
 def train_seconds(chars: int, out: Path) -> float:
-    from charff.run import finish_run, start_run  # charff/run.py; training/run.py in older versions
+    from charff.run import finish_run, start_run
 
     config = load_config(None, [*SETTINGS, f"train.chars={chars}", "train.eval_every=50000"])
     start = time.perf_counter()
