@@ -24,7 +24,7 @@ import torch
 
 from charff.config import load_config
 from charff.data.dataset import prepare
-from charff.schedule import Phase
+from charff.training.speed import matmul_gflops, step_rate
 from charff.training.trainer import Trainer
 
 WIDTH, LAYER1_IN = 128, 428  # layer 1 of 3x128 on hinton30: a 10 x 30 one-hot window and its own state
@@ -32,15 +32,9 @@ SETTINGS = ["model.hidden=[128,128,128]", "train.streams=8192", "corpus.name=aes
             "train.schedule=interleaved"]
 
 
-def matmul_gflops(rows: int, seconds: float = 1.0) -> float:
+def layer1_gflops(rows: int) -> float:
     """float32 GFLOP/s of (rows x 428) @ (428 x 128), the shape of layer 1's product."""
-    a, b = torch.randn(rows, LAYER1_IN), torch.randn(LAYER1_IN, WIDTH)
-    a @ b
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        a @ b
-        count += 1
-    return 2 * rows * LAYER1_IN * WIDTH * count / (time.perf_counter() - start) / 1e9
+    return matmul_gflops(rows, LAYER1_IN, WIDTH)
 
 
 def train_seconds(chars: int, out: Path) -> float:
@@ -56,10 +50,10 @@ def train_seconds(chars: int, out: Path) -> float:
 
 def headline() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        before = matmul_gflops(8192)
+        before = layer1_gflops(8192)
         short = train_seconds(1_000_000, Path(tmp) / "short")
         long = train_seconds(3_000_000, Path(tmp) / "long")
-        after = matmul_gflops(8192)
+        after = layer1_gflops(8192)
     rate, gflops = 2_000_000 / (long - short), (before + after) / 2
     print(f"charff train, interleaved self-generated, 3x128, 8,192 streams, aesop: 1M in {short:.1f} s, "
           f"3M in {long:.1f} s -> {rate:,.0f} chars/s; layer-1 matmul {before:.0f} / {after:.0f} GFLOP/s "
@@ -69,16 +63,9 @@ def headline() -> None:
 def step_ratio(kind: str, negatives: str, streams: int, seconds: float) -> None:
     config = load_config(None, [*SETTINGS, f"train.streams={streams}", f"train.negatives={negatives}"])
     trainer = Trainer(config, prepare("aesop", "hinton30", 0.1, config.model.window))
-    phase = Phase(kind, 10**15)
-    before = matmul_gflops(streams)
-    for _ in range(2):
-        trainer.step(phase, streams)
-    steps, start = 0, time.perf_counter()
-    while steps < 3 or time.perf_counter() - start < seconds:
-        trainer.step(phase, streams)
-        steps += 1
-    rate = steps * streams / (time.perf_counter() - start)
-    gflops = (before + matmul_gflops(streams)) / 2
+    before = layer1_gflops(streams)
+    rate = step_rate(trainer, kind, seconds, warmup_steps=2, min_steps=3)
+    gflops = (before + layer1_gflops(streams)) / 2
     print(f"| {kind} | {negatives} | {streams:,} | {rate:,.0f} | {gflops:.0f} | {rate / gflops:.0f} |")
 
 

@@ -19,18 +19,8 @@ from charff.config import Config
 from charff.data.dataset import prepare
 from charff.model.network import FFNet
 from charff.model.sampling import generate
-from charff.training.speed import step_rate
+from charff.training.speed import matmul_gflops, step_rate
 from charff.training.trainer import Trainer
-
-
-def matmul_gflops(size: int = 1024, seconds: float = 1.0) -> float:
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    a @ b
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        a @ b
-        count += 1
-    return 2 * size**3 * count / (time.perf_counter() - start) / 1e9
 
 
 def chars_per_second(width: int, streams: int, kind: str, seconds: float, learner: str = "ff",
@@ -68,7 +58,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"float32 matmul {matmul_gflops():.1f} GFLOP/s")
+          f"float32 matmul {matmul_gflops(1024, 1024, 1024):.1f} GFLOP/s")
     header = f"{'net':>8} {'step':<34} {'chars/s':>10} {'time vs backprop':>17}"
     print(header)
     print("-" * len(header))

@@ -10,13 +10,12 @@ as a share of the device's measured float32 matmul peak; on the CPU and, when pr
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
 from charff.config import Config
 from charff.data.dataset import prepare
-from charff.training.speed import step_rate, synchronize
+from charff.training.speed import matmul_gflops, step_rate
 from charff.training.trainer import Trainer
 
 # forward-pass equivalents per window of each step: every layer's input is detached, so the
@@ -27,18 +26,8 @@ PASSES = {"wake": 2, "sleep": 1 + 2, "interleaved": 2 + 2}
 def matmul_peak(device: torch.device, seconds: float = 1.0) -> float:
     """float32 GFLOP/s of large square matmuls (the best of two sizes): the ceiling the steps
     are measured against."""
-    best = 0.0
-    for size in (4096, 8192) if device.type == "cuda" else (1024, 2048):
-        a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
-        a @ b
-        synchronize(device)
-        count, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            a @ b
-            count += 1
-        synchronize(device)
-        best = max(best, 2 * size**3 * count / (time.perf_counter() - start) / 1e9)
-    return best
+    sizes = (4096, 8192) if device.type == "cuda" else (1024, 2048)
+    return max(matmul_gflops(size, size, size, device, seconds) for size in sizes)
 
 
 def flops_per_window(config: Config, vocab: int) -> float:

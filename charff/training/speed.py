@@ -1,5 +1,5 @@
-"""The one speed meter: characters per second of a trainer's steps, measured the same way by the
-sweep's cost estimate and the benchmarks."""
+"""The one speed meter: characters per second of a trainer's steps, and the float32 matmul speed
+they are read against, measured the same way by the sweep's cost estimate and the benchmarks."""
 
 from __future__ import annotations
 
@@ -15,6 +15,23 @@ def synchronize(device: torch.device) -> None:
     """Wait for queued GPU work, so a clock reading covers it."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+CPU = torch.device("cpu")
+
+
+def matmul_gflops(rows: int, inner: int, cols: int, device: torch.device = CPU, seconds: float = 1.0) -> float:
+    """float32 GFLOP/s of (rows x inner) @ (inner x cols), timed over at least `seconds` after one
+    untimed product."""
+    a, b = torch.randn(rows, inner, device=device), torch.randn(inner, cols, device=device)
+    a @ b
+    synchronize(device)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        count += 1
+    synchronize(device)
+    return 2 * rows * inner * cols * count / (time.perf_counter() - start) / 1e9
 
 
 def step_rate(trainer: Trainer, kind: str = "interleaved", seconds: float = 2.0, warmup_steps: int = 1,
