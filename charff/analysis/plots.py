@@ -44,17 +44,16 @@ def legend_outside(fig: Figure, axes) -> None:
     fig.legend([entries[label] for label in order], order, loc="outside right upper", fontsize=8)
 
 
-def yardsticks(ax, metric: str, ngram: dict, frozen: dict[str, float]) -> None:
-    """The lines a curve must clear: n-grams from the unigram up (accuracy, bits/char), chance
-    (AUC), and the final value of a frozen-random arm."""
-    key = metric.rsplit("_", 1)[1]
+def yardsticks(ax, key: str, ngram: dict, frozen: float | None = None) -> None:
+    """The lines a curve of `key` (acc, bpc or auc) must clear: n-grams from the unigram up,
+    chance for AUC, and the final value of a frozen-random arm when there is one."""
     if key == "auc":
         ax.axhline(0.5, color="gray", ls=":", lw=1, label="chance (AUC 0.5)")
     for order, colour, style in NGRAM_STYLES if key in ("acc", "bpc") else ():
         if order in ngram:
             ax.axhline(ngram[order][key], color=colour, ls=style, lw=1.2, label=f"{order} yardstick")
-    if metric in frozen:
-        ax.axhline(frozen[metric], color="black", ls=(0, (5, 2, 1, 2)), lw=1, label="frozen random layers (final)")
+    if frozen is not None:
+        ax.axhline(frozen, color="black", ls=(0, (5, 2, 1, 2)), lw=1, label="frozen random layers (final)")
 
 
 def shade_sleep(ax, phases: list[Phase], label: str) -> None:
@@ -88,7 +87,7 @@ def plot_curves(curves: dict[str, dict], phases: list[Phase], ngram: dict, title
             lower = [m - h for m, h in zip(means, halves, strict=True)]
             upper = [m + h for m, h in zip(means, halves, strict=True)]
             ax.fill_between(curve["chars"], lower, upper, color=line.get_color(), alpha=0.15, lw=0)
-        yardsticks(ax, metric, ngram, frozen)
+        yardsticks(ax, metric.rsplit("_", 1)[1], ngram, frozen.get(metric))
         ax.set_xlabel("characters seen (streams x steps)")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
@@ -116,7 +115,7 @@ def plot_run(evals: list[dict], phases: list[Phase], title: str, folder: Path,
         mark_onset(ax, onset)
         for readout in (r for r in READOUTS if f"{r}_{metric}" in evals[0]):
             ax.plot(chars, [r[f"{readout}_{metric}"] for r in evals], marker="o", ms=3, label=f"{readout} readout")
-        yardsticks(ax, f"validation_{metric}", ngram or {}, {})
+        yardsticks(ax, metric, ngram or {})
         ax.set_xlabel("characters seen")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)

@@ -97,8 +97,9 @@ class Trainer:
                     else "before its first checkpoint")
             raise CharffError(f"{err} at {self.chars:,} characters; the run stopped, {kept}; "
                               "lower train.lr or change the loss and start a new run") from None
-        restarted = self.streams.advance(rows).to(self.device)
-        self.real.reset(restarted, self.streams.windows(-1))
+        restarted = self.streams.advance(rows)
+        if restarted.any():  # streams that ran off the text's end start afresh elsewhere
+            self.real.reset(restarted.to(self.device), self.streams.windows(-1))
         return stats
 
     # -- the loop ---------------------------------------------------------------------------
