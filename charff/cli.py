@@ -29,20 +29,22 @@ def cmd_corpus_list(args) -> None:
 
 def cmd_corpus_show(args) -> None:
     from charff.data.dataset import prepare
-    from charff.data.ngram import best_of, yardsticks
+    from charff.data.ngram import best_of, split_yardsticks
 
-    data = prepare(args.corpus, args.alphabet, args.val_fraction, window=1)
+    data = prepare(args.corpus, args.alphabet, args.val_fraction, window=1, test_fraction=args.test_fraction)
     console.print(f"[bold]{data.corpus.name}[/] from {data.corpus.source}")
     console.print(f"raw characters: {len(data.corpus.text):,}; after cleaning ({args.alphabet}): "
-                  f"{len(data.train) + len(data.calibration) + len(data.val):,}")
+                  f"{len(data.train) + len(data.calibration) + len(data.val) + len(data.test):,}")
     console.print(f"alphabet ({data.vocab.size} symbols): {data.vocab.symbols!r}")
     console.print(f"train: {len(data.train):,} characters; calibration (held out): {len(data.calibration):,}; "
-                  f"validation (last {args.val_fraction:.0%}): {len(data.val):,}")
-    console.print("Kneser-Ney n-grams on validation (discounts fitted on calibration): accuracy / bits per char")
-    table = yardsticks(data.train, data.calibration, data.val, data.vocab.size)
-    for name, result in table.items():
-        best = "  (best)" if name == best_of(table) else ""
-        console.print(f"  {name}  {result['acc']:6.1%}  {result['bpc']:.2f}{best}")
+                  f"validation: {len(data.val):,}; test (last {args.test_fraction:.0%}): {len(data.test):,}")
+    tables = split_yardsticks(data)
+    console.print("Kneser-Ney n-grams, discounts fitted on calibration; accuracy and bits per char on "
+                  + " | ".join({"val": "validation", "test": "test"}[split] for split in tables))
+    for name in tables["val"]:
+        cells = "  |  ".join(f"{table[name]['acc']:6.1%}  {table[name]['bpc']:.2f}"
+                             + (" (best)" if name == best_of(table) else "       ") for table in tables.values())
+        console.print(f"  {name}  {cells}")
 
 
 def cmd_train(args) -> None:
@@ -71,6 +73,11 @@ def cmd_train(args) -> None:
                   f"95% intervals: {readouts_text(final)}")
     console.print("Kneser-Ney n-grams: " + ", ".join(f"{k} {v['acc']:.1%} / {v['bpc']:.2f}" for k, v in grams.items())
                   + f" (best: {summary['ngram_best']})")
+    if "test" in summary:
+        test = summary["test"]
+        best = test["ngram"][test["ngram_best"]]
+        console.print(f"test ({test['chars']:,} characters): {readouts_text(test)}; best Kneser-Ney "
+                      f"{test['ngram_best']} {best['acc']:.1%} / {best['bpc']:.2f}")
     collapse = summary["collapse"]
     console.print(f"verdict: {collapse['verdict']} ({collapse['detail']})")
     console.print(f"samples: {trainer.run_dir / SAMPLES_FILE}")
@@ -84,6 +91,8 @@ def cmd_evaluate(args) -> None:
     record = rescore_run(Path(args.run))
     console.print(f"validation after {record['chars']:,} characters ({record['val_chars']:,} scored), "
                   f"95% intervals: {readouts_text(record)}")
+    if "test" in record:
+        console.print(f"test ({record['test']['val_chars']:,} scored): {readouts_text(record['test'])}")
     console.print(f"written: {Path(args.run) / EVALUATION_FILE}; the checkpoint now holds this calibration")
 
 
@@ -201,7 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--alphabet", default=defaults.alphabet, choices=choices(CorpusConfig, "alphabet"),
                       help="hinton30: a-z, space , ; . (lowercased); full: every character of the text")
     show.add_argument("--val-fraction", type=float, default=defaults.val_fraction,
-                      help=f"the last part of the cleaned text held out (default {defaults.val_fraction})")
+                      help=f"the part of the cleaned text before test held out (default {defaults.val_fraction})")
+    show.add_argument("--test-fraction", type=float, default=defaults.test_fraction,
+                      help=f"the last part of the cleaned text, the test split (default {defaults.test_fraction})")
     show.set_defaults(func=cmd_corpus_show)
 
     train = sub.add_parser("train", help="train a Forward-Forward model into a run directory")

@@ -70,8 +70,10 @@ def ranged(default: float, allowed: Range) -> Any:
 class CorpusConfig:
     name: str = "fables"  # a named corpus, a text file path, or hf:NAME[:CONFIG[:SPLIT[:COLUMN]]]
     alphabet: Alphabet = "hinton30"
-    val_fraction: float = ranged(0.1, OPEN_FRACTION)  # the last part of the text, never trained on
+    val_fraction: float = ranged(0.1, OPEN_FRACTION)  # before the test split; never trained on
     calibration_fraction: float = ranged(0.05, OPEN_FRACTION)  # just before validation: calibrates the readouts
+    # the very last part, after validation: scored once, when a run finishes (0: none)
+    test_fraction: float = ranged(0.1, BELOW_ONE)
 
 
 @dataclass
@@ -118,7 +120,7 @@ class TrainConfig:
     # separated:auto: each phase is this fraction of H / R (momentum horizon over one-sided ratio)
     auto_fraction: float = ranged(0.03, POSITIVE)
     eval_every: int = ranged(50_000, POSITIVE)  # characters between validation evaluations (and checkpoints)
-    eval_streams: int = ranged(64, POSITIVE)
+    eval_streams: int = ranged(256, POSITIVE)  # streams scoring the splits side by side (cost, not result)
     # characters the costly goodness readout scores at evaluations before the last (0: all); the
     # last evaluation scores the whole validation split
     eval_goodness_chars: int = ranged(4096, NON_NEGATIVE)
@@ -280,4 +282,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
 
 
 def config_from_dict(tree: dict) -> Config:
-    return apply_all(Config(), flatten(tree))
+    """A saved run's config. Runs saved before the test split existed had none."""
+    flat = flatten(tree)
+    if any(key.startswith("corpus.") for key in flat):
+        flat.setdefault("corpus.test_fraction", 0.0)
+    return apply_all(Config(), flat)

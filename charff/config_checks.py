@@ -50,9 +50,9 @@ def check_combinations(flat: dict) -> None:
     if flat["train.hard_negatives"] and flat["train.negatives"] == "random":
         raise CharffError("train.hard_negatives needs a readout to rank characters; random negatives have none "
                           "(use teacher_forcing or self_generated)")
-    if flat["corpus.val_fraction"] + flat["corpus.calibration_fraction"] >= 0.5:
-        raise CharffError("corpus.val_fraction + corpus.calibration_fraction must stay below 0.5 "
-                          "so that most of the text is trained on")
+    if flat["corpus.val_fraction"] + flat["corpus.calibration_fraction"] + flat["corpus.test_fraction"] >= 0.5:
+        raise CharffError("corpus.val_fraction + corpus.calibration_fraction + corpus.test_fraction must stay "
+                          "below 0.5 so that most of the text is trained on")
     band = flat["model.band"]
     if flat["model.loss"] == "band" and not (len(band) == 2 and band[0] < flat["model.threshold"] < band[1]):
         raise CharffError(f"model.band must be [low, high] around model.threshold, got {flat['model.band']}")

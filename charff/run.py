@@ -45,7 +45,7 @@ COMMON_SYMBOLS = 30  # samples' rare characters: those outside the corpus's 30 m
 def prepare_for(config: Config) -> Dataset:
     c = config.corpus
     return prepare(c.name, c.alphabet, c.val_fraction, config.model.window,
-                   calibration_fraction=c.calibration_fraction)
+                   calibration_fraction=c.calibration_fraction, test_fraction=c.test_fraction)
 
 
 def start_run(config: Config, run_dir: Path, hooks: list[Hook] = (), dataset: Dataset | None = None) -> Trainer:
@@ -127,7 +127,7 @@ def load_model(run_dir: Path) -> tuple[FFNet, Vocabulary, dict]:
 
 def rescore_run(run_dir: Path) -> dict:
     """Scores a finished run's checkpoint with this version's evaluation (every readout calibrated
-    anew, the whole validation split), so runs trained before a readout existed gain it without
+    anew, the whole validation split and the test split), so runs trained before a readout existed gain it without
     retraining; the new calibration goes into the checkpoint, so sampling uses it."""
     run_dir = Path(run_dir)
     if not is_finished(run_dir):
@@ -142,6 +142,9 @@ def rescore_run(run_dir: Path) -> dict:
     scores = evaluate(model, dataset.val, dataset.calibration, t.eval_streams, 0, t.seed, negatives,
                       goodness_readout=t.learner_kind.ff)
     record = {"chars": payload["trainer"]["chars"], **scores}
+    test = test_scores(model, dataset, config, negatives)
+    if test is not None:
+        record["test"] = test
     payload["model"] = model.state_dict()
     save_checkpoint(payload, run_dir / CHECKPOINT_FILE)
     write_json(run_dir / EVALUATION_FILE, record)
@@ -180,10 +183,23 @@ def write_samples(trainer: Trainer, count: int = SAMPLE_COUNT, length: int = SAM
     return {"rare_share": shares, "chars": count * length}
 
 
+def test_scores(model: FFNet, dataset: Dataset, config: Config, negatives) -> dict | None:
+    """Every readout on the test split, calibrated as at every evaluation; None without a test split."""
+    if not len(dataset.test):
+        return None
+    t, was_training = config.train, model.training
+    model.eval()
+    scores = evaluate(model, dataset.test, dataset.calibration, t.eval_streams, 0, t.seed, negatives,
+                      goodness_readout=t.learner_kind.ff)
+    model.train(was_training)
+    return scores
+
+
 def finish_run(trainer: Trainer) -> dict:
     """summary.json and samples.txt; summary.json last, since its presence marks the run finished."""
     updates = {**granularity(trainer.config), "updates": trainer.learner.updates}
-    summary = summarise(read_records(trainer.run_dir), trainer.dataset, trainer.chars, trainer.elapsed, updates)
+    test = test_scores(trainer.model, trainer.dataset, trainer.config, trainer.negatives)
+    summary = summarise(read_records(trainer.run_dir), trainer.dataset, trainer.chars, trainer.elapsed, updates, test)
     summary["samples"] = write_samples(trainer)
     write_json(trainer.run_dir / SUMMARY_FILE, summary)
     trainer.release()

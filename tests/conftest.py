@@ -39,7 +39,6 @@ def tiny_config(**train) -> Config:
     config.train.streams = 16
     config.train.chars = 4_000
     config.train.eval_every = 2_000
-    config.train.eval_streams = 64
     config.train.eval_goodness_chars = 256
     for key, value in train.items():
         setattr(config.train, key, value)

@@ -41,6 +41,26 @@ def test_train_writes_a_complete_run_directory(trained_run):
     assert summary["chars"] == 1000 and summary["corpus"]["name"] == "fables"
 
 
+def test_the_summary_reports_every_readout_and_the_n_grams_on_the_test_split(trained_run):
+    from charff.analysis.results import read_records
+    from charff.config import READOUTS, TrainConfig
+    from charff.data.dataset import prepare
+    from charff.training.validation import WARMUP
+
+    summary = json.loads((trained_run / "summary.json").read_text())
+    test, data = summary["test"], prepare("fables", "hinton30", 0.1, 10)
+    assert summary["corpus"]["test_chars"] == len(data.test) > 0
+    lead, streams = 10 - 1 + WARMUP, TrainConfig.eval_streams  # every position after a window and warm-up
+    assert len(data.test) - lead - streams < test["chars"] <= len(data.test) - lead
+    for readout in READOUTS:
+        for metric in ("acc", "bpc"):
+            assert test[f"{readout}_{metric}_ci"] > 0 and test[f"{readout}_{metric}"] > 0
+    assert set(test["ngram"]) == set(summary["ngram"]) and test["ngram"] != summary["ngram"]
+    assert all(row["bpc_ci"] > 0 for row in test["ngram"].values())
+    evals = [r for r in read_records(trained_run) if r["kind"] == "eval"]
+    assert all(r["val_chars"] != test["chars"] or r["softmax_bpc"] != test["softmax_bpc"] for r in evals)
+
+
 def test_sample_prints_continuations(trained_run, capsys):
     main(["sample", str(trained_run), "--start", "The Fox", "--num-samples", "2", "--max-new-chars", "30",
           "--seed", "3"])

@@ -12,8 +12,9 @@ def test_hinton30_cleaning_lowercases_collapses_whitespace_and_drops_the_rest():
 
 
 def test_split_is_the_tail_and_never_overlaps():
-    assert split_text("abcdefghij", 0.2) == ("abcdefgh", "", "ij")
-    assert split_text("abcdefghij", 0.2, calibration_fraction=0.1) == ("abcdefg", "h", "ij")
+    assert split_text("abcdefghij", 0.2) == ("abcdefgh", "", "ij", "")
+    assert split_text("abcdefghij", 0.2, calibration_fraction=0.1) == ("abcdefg", "h", "ij", "")
+    assert split_text("abcdefghij", 0.2, 0.1, test_fraction=0.3) == ("abcd", "e", "fg", "hij")
 
 
 def test_bundled_fables_is_large_original_default():

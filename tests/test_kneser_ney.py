@@ -69,7 +69,19 @@ def test_the_fitted_discounts_beat_other_discounts_on_held_out_text():
 
 def test_longer_orders_predict_repetitive_text_better_and_the_best_is_named():
     text = [i % 7 for i in range(700)] + [3, 1, 4, 1, 5, 9, 2, 6] * 40
-    results = kneser_ney_yardsticks(text[:800], text[800:900], text[900:], 10, orders=(1, 2, 3))
+    (results,) = kneser_ney_yardsticks(text[:800], text[800:900], [text[900:]], 10, orders=(1, 2, 3))
     assert results[0].bits_per_char > results[2].bits_per_char
     assert best_order(results).order in (2, 3)
     assert all(math.isfinite(r.bits_per_char) and 0 <= r.accuracy <= 1 for r in results)
+
+
+def test_a_later_split_is_predicted_from_all_the_text_before_it():
+    text = [i % 7 for i in range(700)] + [3, 1, 4, 1, 5, 9, 2, 6] * 40
+    val, test = text[900:1000], text[1000:]
+    alone, = kneser_ney_yardsticks(text[:800], text[800:900], [test], 10, orders=(3,))
+    after_val = kneser_ney_yardsticks(text[:800], text[800:900], [val, test], 10, orders=(3,))[1]
+    model = KneserNey(3, 10).fit(text[:800])
+    fit_discounts(model, text[800:900], text[:800])
+    assert after_val[0] == model.evaluate(test, text[:1000])
+    assert alone[0].discounts == after_val[0].discounts  # the same fit, another history
+    assert 0 < after_val[0].bits_per_char_ci and 0 <= after_val[0].accuracy_ci

@@ -13,7 +13,15 @@ from charff.measures.stats import mean_ci
 from charff.model.network import FFNet
 from charff.training.negatives import NegativeGenerator, proposal_distribution
 from charff.training.trainer import Trainer
-from charff.training.validation import Scored, evaluate, fit_product_weights, fit_temperature, score_split
+from charff.training.validation import (
+    WARMUP,
+    Scored,
+    evaluate,
+    fit_product_weights,
+    fit_temperature,
+    layout,
+    score_split,
+)
 from tests.conftest import tiny_config
 
 
@@ -105,11 +113,30 @@ def test_intervals_are_over_the_segments_means():
     logits = torch.zeros(4, 3)
     logits[:, 0] = 5.0
     for targets in ([0, 0, 1, 1], [0, 1, 1, 1]):  # segment i is row i of every step
-        scored.add(logits, torch.tensor(targets))
+        scored.add(logits, torch.tensor(targets), torch.arange(4))
     out = scored.summary("softmax", 1.0)
     assert out["softmax_acc"] == pytest.approx(3 / 8)
     assert out["softmax_acc_ci"] == pytest.approx(mean_ci([1.0, 0.5, 0.0, 0.0])[1])
     assert out["softmax_bpc_ci"] > 0 and math.isfinite(out["softmax_bpc"])
+
+
+@pytest.mark.parametrize("streams", [1, 7, 64, 300])
+def test_streams_tile_the_split_whatever_their_number(streams):
+    length, window = 1_000, 10
+    count, block = layout(length, streams, window)
+    lead = window - 1 + WARMUP
+    assert count == streams and block == (length - lead) // streams
+    assert length - lead - count * block < count  # only a tail shorter than one per stream is unscored
+
+
+@pytest.mark.parametrize("streams", [3, 50])
+def test_each_scored_character_is_the_next_one_in_its_block(streams):
+    model = small_model()
+    ids = torch.randint(0, 30, (700,), generator=torch.Generator().manual_seed(3))
+    count, block = layout(len(ids), streams, model.config.window)
+    targets = torch.stack(score_split(model, ids, streams, None, None).softmax.targets)  # (steps, streams)
+    lead = model.config.window - 1 + WARMUP
+    assert torch.equal(targets.T.reshape(-1), ids[lead : lead + count * block])
 
 
 @pytest.mark.parametrize("learner", ["backprop", "frozen_random"])

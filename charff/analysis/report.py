@@ -62,7 +62,8 @@ def write_report(result: SweepResult, console: Console) -> list[Path]:
     folder = result.folder
     paired = paired_rows(result)
     write_json(folder / RESULTS_JSON, {"description": manifest["description"], "corpus": corpus,
-                                       "seeds": manifest["seeds"], "ngram": ngram, "rows": rows,
+                                       "seeds": manifest["seeds"], "ngram": ngram,
+                                       "test_ngram": result.ngram("test"), "rows": rows,
                                        "fork": manifest.get("fork") or None, "paired": paired})
     write_csv(rows, folder / RESULTS_CSV)
     figures = draw_sweep(result)
@@ -72,7 +73,8 @@ def write_report(result: SweepResult, console: Console) -> list[Path]:
     notes = [f"{manifest['description']}. Corpus {corpus['name']} ({corpus['source']}, {corpus['alphabet']}); "
              f"{', '.join(f'{c:,}' for c in chars)} characters per cell; seeds {manifest['seeds']}; "
              "final validation numbers, mean ± 95% interval over seeds."]
-    markdown = results_markdown(rows, ngram, f"charff sweep: {manifest['description']}", notes)
+    markdown = results_markdown(rows, ngram, f"charff sweep: {manifest['description']}", notes,
+                                result.ngram("test"))
     if paired:
         markdown += ("\n## Against the interleaved twin and the frozen null\n\nFinal goodness-readout accuracy "
                      "and AUC, each setting minus its twin and minus its null, paired by seed (mean ±95% "

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from charff.config import READOUTS
 from charff.errors import CharffError
 from charff.measures.stats import mean_ci
 from charff.rundir import CONFIG_FILE, METRICS_FILE, SUMMARY_FILE
@@ -16,8 +17,9 @@ SETTING_KEYS = ("schedule", "learner", "wake_chars", "sleep_chars", "chars_per_u
                 "horizon_updates", "horizon_chars")
 SWEEP_FILE = "sweep.json"  # written by the sweep runner: settings, seeds and where each cell lives
 READOUT_METRICS = ("softmax_acc", "softmax_bpc", "goodness_acc", "goodness_bpc", "goodness_auc")
+TEST_KEYS = tuple(f"test_{readout}_{metric}" for readout in READOUTS for metric in ("acc", "bpc"))
 RESULT_KEYS = ("final_softmax_acc", "best_softmax_acc", "final_softmax_bpc", "best_softmax_bpc",
-               "final_goodness_acc", "final_goodness_bpc", "final_goodness_auc")
+               "final_goodness_acc", "final_goodness_bpc", "final_goodness_auc", *TEST_KEYS)
 
 
 def read_records(run_dir: Path) -> list[dict]:
@@ -76,6 +78,8 @@ class RunResult:
             "verdict": verdict["verdict"], "collapsed": verdict["collapsed"],
             "collapse_onset": verdict["onset_chars"], "collapse_signal": verdict["signal"],
             "learned": verdict["learned"],
+            # the finished model on the test split (None before it existed, or with no goodness readout)
+            **{key: (self.summary or {}).get("test", {}).get(key.removeprefix("test_")) for key in TEST_KEYS},
         }
 
 
@@ -128,9 +132,10 @@ class SweepResult:
                          **aggregate(runs)})
         return rows
 
-    def ngram(self) -> dict:
+    def ngram(self, split: str = "val") -> dict:
+        """The Kneser-Ney table on validation, or on test ({} when the runs have no test split)."""
         first = next(iter(self.runs.values()))[0]
-        return first.summary["ngram"]
+        return first.summary["ngram"] if split == "val" else first.summary.get("test", {}).get("ngram", {})
 
     def corpus(self) -> dict:
         first = next(iter(self.runs.values()))[0]

@@ -60,13 +60,36 @@ def results_table(rows: list[dict], ngram: dict, title: str) -> Table:
     return table
 
 
-def results_markdown(rows: list[dict], ngram: dict, heading: str, notes: list[str]) -> str:
+TEST_COLUMNS = tuple((f"test_{readout}_{metric}", f"{readout} {'acc' if metric == 'acc' else 'bits/char'}",
+                      metric == "acc") for readout in READOUTS for metric in ("acc", "bpc"))
+
+
+def test_markdown(rows: list[dict], ngram: dict) -> list[str]:
+    """Every readout of the finished models on the test split (means over seeds, 95% intervals),
+    beside the Kneser-Ney n-grams on the same text; [] when the runs have no test split."""
+    if not ngram or all(row.get(TEST_COLUMNS[0][0]) is None for row in rows):
+        return []
+    header = ["setting", *(h for _, h, _ in TEST_COLUMNS)]
+    lines = ["", "On the test split (read once, after training):", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [fmt(row[key], row[key + "_ci95"], percent) if row.get(key) is not None else "-"
+                 for key, _, percent in TEST_COLUMNS]
+        lines.append("| " + " | ".join([row["cell"], *cells]) + " |")
+    for cells in ngram_rows(ngram):
+        lines.append("| " + " | ".join([cells[0], cells[1], cells[2], *["-"] * (len(header) - 3)]) + " |")
+    return lines
+
+
+def results_markdown(rows: list[dict], ngram: dict, heading: str, notes: list[str],
+                     test_ngram: dict | None = None) -> str:
     header = ["setting", "schedule", *(h for _, h, _ in METRIC_COLUMNS), "collapsed (onset)"]
     lines = [f"# {heading}", "", *notes, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         lines.append("| " + " | ".join([row["cell"], row["schedule"], *metric_cells(row), collapse_text(row)]) + " |")
     for cells in ngram_rows(ngram):
         lines.append("| " + " | ".join([cells[0], "-", *cells[1:]]) + " |")
+    lines += test_markdown(rows, test_ngram or {})
     lines += ["", "| setting | " + " | ".join(GRANULARITY_HEADER) + " |", "|" + "---|" * 5]
     lines += ["| " + " | ".join([row["cell"], *granularity_cells(row)]) + " |" for row in rows]
     labels = [f"- `{row['cell']}`: {row['label']}" for row in rows if row["label"] != row["cell"]]

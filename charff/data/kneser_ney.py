@@ -21,9 +21,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from charff.measures.stats import block_ci
+
 GOLDEN = (math.sqrt(5) - 1) / 2
 # the yardstick cache key: a change of estimator must not read another estimator's numbers
-ESTIMATOR = "modified interpolated Kneser-Ney 2: three discounts per context length fitted on held-out text"
+ESTIMATOR = ("modified interpolated Kneser-Ney 3: three discounts per context length fitted on held-out text, "
+             "block intervals")
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class NgramResult:
     accuracy: float
     bits_per_char: float
     discounts: tuple[tuple[float, float, float], ...]  # (D1, D2, D3) per context length
+    accuracy_ci: float = math.nan  # 95% half-widths over contiguous blocks of the scored text
+    bits_per_char_ci: float = math.nan
 
 
 def count_classes(counts: Counter) -> tuple[int, int, int]:
@@ -141,6 +146,10 @@ class KneserNey:
 
     def bits_of(self, statistics: np.ndarray, discounts: np.ndarray | None = None) -> float:
         """Bits/char from statistics() under these (order, 3) discounts (the model's own by default)."""
+        return float(self.position_bits(statistics, discounts).mean())
+
+    def position_bits(self, statistics: np.ndarray, discounts: np.ndarray | None = None) -> np.ndarray:
+        """Each position's bits under these discounts."""
         seen, total, classes = statistics[0], statistics[1], statistics[2:]
         discounts = self.discounts if discounts is None else discounts
         by_count = np.minimum(seen, 3).astype(np.intp)
@@ -151,16 +160,18 @@ class KneserNey:
             gamma = d[0] * classes[0, k] + d[1] * classes[1, k] + d[2] * classes[2, k]
             kept = seen[k] - np.concatenate([[0.0], d])[by_count[k]]  # a count minus its discount
             p = np.where(known[k], (kept + gamma * p) / safe_total[k], p)
-        return float(-np.log2(p).mean())
+        return -np.log2(p)
 
     def evaluate(self, ids: list[int], history: list[int]) -> NgramResult:
-        """Accuracy (the likeliest character) and bits/char of ids."""
+        """Accuracy (the likeliest character) and bits/char of ids, with their 95% intervals."""
         seq = history[-(self.order - 1) :] + ids if self.order > 1 else list(ids)
-        start, correct = len(seq) - len(ids), 0
-        for t in range(start, len(seq)):
-            correct += int(np.argmax(self.distribution(tuple(seq[max(0, t - self.order + 1) : t])))) == seq[t]
-        return NgramResult(self.order, correct / len(ids), self.bits_of(self.statistics(ids, history)),
-                           tuple(tuple(float(d) for d in row) for row in self.discounts))
+        start = len(seq) - len(ids)
+        correct = [float(int(np.argmax(self.distribution(tuple(seq[max(0, t - self.order + 1) : t])))) == seq[t])
+                   for t in range(start, len(seq))]
+        bits = self.position_bits(self.statistics(ids, history))
+        return NgramResult(self.order, sum(correct) / len(ids), float(bits.mean()),
+                           tuple(tuple(float(d) for d in row) for row in self.discounts),
+                           block_ci(correct), block_ci(bits.tolist()))
 
 
 def golden_minimum(loss, lo: float = 0.01, hi: float = 0.99, iterations: int = 14) -> float:
@@ -189,15 +200,19 @@ def fit_discounts(model: KneserNey, held_out: list[int], history: list[int], swe
     return model.discounts
 
 
-def kneser_ney_yardsticks(train: list[int], calibration: list[int], val: list[int], vocab_size: int,
-                          orders=range(1, 8)) -> list[NgramResult]:
-    """Each order fitted on train, its discounts on the calibration slice, scored on val (the
-    text after calibration, so each slice is predicted from the real text before it)."""
-    results, counts = [], Counts(train, max(orders))
+def kneser_ney_yardsticks(train: list[int], calibration: list[int], scored: list[list[int]], vocab_size: int,
+                          orders=range(1, 8)) -> list[list[NgramResult]]:
+    """Each order fitted on train, its discounts on the calibration slice, then each text of
+    `scored` (the splits that follow calibration, in order) scored, each predicted from the real
+    text before it: per scored text, one result per order."""
+    results, counts = [[] for _ in scored], Counts(train, max(orders))
     for order in orders:
         model = KneserNey(order, vocab_size).fit(train, counts)
         fit_discounts(model, calibration, train)
-        results.append(model.evaluate(val, train + calibration))
+        history = train + calibration
+        for out, ids in zip(results, scored, strict=True):
+            out.append(model.evaluate(ids, history))
+            history = history + ids
     return results
 
 

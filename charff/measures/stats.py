@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 # two-sided 95% critical values of Student's t for 1..30 degrees of freedom
 T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
        2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
        2.045, 2.042]
+
+
+INTERVAL_BLOCKS = 64  # a split's intervals: over the means of this many contiguous blocks of it
+
+
+def block_ci(values: list[float], blocks: int = INTERVAL_BLOCKS) -> float:
+    """Half-width of the 95% interval of a mean over a text's positions, taken over the means of
+    contiguous blocks: neighbouring characters are correlated, blocks far apart nearly are not."""
+    size = len(values) / min(blocks, len(values))
+    bounds = [round(i * size) for i in range(min(blocks, len(values)) + 1)]
+    return mean_ci([sum(values[a:b]) / (b - a) for a, b in pairwise(bounds) if b > a])[1]
 
 
 def mean_ci(values: list[float]) -> tuple[float, float]:

@@ -1,11 +1,12 @@
 """Validation: accuracy and bits/char of the readouts, goodness of real windows and of the
-configured negatives per layer, and dead units. Streams run through contiguous segments of a split so the recurrent
-state sees real history.
+configured negatives per layer, and dead units. Streams run through contiguous blocks of a split,
+each after a warm-up on the text before it so the recurrent state sees real history; more streams
+make an evaluation cheaper (fewer, larger passes) without changing which characters are scored.
 
 Each readout's temperature (the product readout's two weights) is fitted on the calibration slice
 (held out from training, never the validation split), then the validation split is scored with it.
-Intervals are 95% intervals over the segments' means: neighbouring characters are correlated,
-segments far apart nearly are not.
+Intervals are 95% intervals over the means of 64 contiguous blocks of the split: neighbouring
+characters are correlated, blocks far apart nearly are not.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from charff.data.vocab import Vocabulary
-from charff.measures.stats import mean_ci
+from charff.measures.stats import INTERVAL_BLOCKS, mean_ci
 from charff.measures.textstats import text_stats
 from charff.model.network import FFNet, product_of
 from charff.model.objectives import goodness
@@ -26,7 +27,7 @@ from charff.model.sampling import generate
 from charff.model.stream_state import StreamState
 from charff.training.negatives import NegativeGenerator
 
-WARMUP = 8  # characters of history before a position is scored
+WARMUP = 16  # characters of history before a position is scored
 SAMPLE_STREAMS, SAMPLE_CHARS = 16, 100  # samples drawn at every evaluation
 
 
@@ -83,10 +84,10 @@ class Scored:
     targets: list[torch.Tensor] = field(default_factory=list)
     segments: list[torch.Tensor] = field(default_factory=list)
 
-    def add(self, logits: torch.Tensor, targets: torch.Tensor) -> None:
+    def add(self, logits: torch.Tensor, targets: torch.Tensor, segments: torch.Tensor) -> None:
         self.logits.append(logits.clone())  # a stream's logits are overwritten as it advances
         self.targets.append(targets)
-        self.segments.append(torch.arange(len(targets), device=targets.device))
+        self.segments.append(segments)
 
     def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return torch.cat(self.logits), torch.cat(self.targets), torch.cat(self.segments)
@@ -125,12 +126,14 @@ class SplitPass:
 
 
 def layout(length: int, streams: int, window: int) -> tuple[int, int]:
-    """(streams, segment length): fewer streams when the split is too short for each to warm up."""
-    segment = (length - 1) // streams
-    if segment < window + WARMUP + 2:
-        streams = max(1, (length - 1) // (window + WARMUP + 2))
-        segment = (length - 1) // streams
-    return streams, segment
+    """(streams, scored positions per stream). Every position after the first full window and
+    WARMUP more characters is scored by exactly one stream: each stream starts WARMUP characters
+    before its block, so its recurrent state has seen real history, and the blocks tile the split
+    whatever the stream count (a tail shorter than one position per stream goes unscored). Fewer
+    streams when the split has fewer positions than streams."""
+    lead = window - 1 + WARMUP
+    streams = max(1, min(streams, length - lead))
+    return streams, (length - lead) // streams
 
 
 @torch.no_grad()
@@ -140,13 +143,13 @@ def score_split(model: FFNet, ids: torch.Tensor, streams: int, goodness_chars: i
     positions the goodness readout scores (0: all; None: no goodness readout); fakes: when given,
     the configured negatives (a fresh bank for these streams), for the diagnostics."""
     window, device = model.config.window, ids.device
-    streams, segment = layout(len(ids), streams, window)
-    starts = torch.arange(streams, device=device) * segment
+    streams, block = layout(len(ids), streams, window)
+    starts = torch.arange(streams, device=device) * block
     lags = torch.arange(-window + 1, 1, device=device)
-    steps = range(window - 1, segment)
+    steps = range(window - 1, window - 1 + WARMUP + block)
     stream = StreamState.start(model, ids[(starts + steps[0])[:, None] + lags])
-    scored_steps = len(steps) - WARMUP
-    goodness_every = max(1, math.ceil(scored_steps * streams / goodness_chars)) if goodness_chars else 1
+    goodness_every = max(1, math.ceil(block * streams / goodness_chars)) if goodness_chars else 1
+    interval_block = torch.arange(streams, device=device) * min(streams, INTERVAL_BLOCKS) // streams
     softmax = Scored()
     good, softmax_at_good = (Scored(), Scored()) if goodness_chars is not None else (None, None)
     layers = len(model.layers)
@@ -157,10 +160,10 @@ def score_split(model: FFNet, ids: torch.Tensor, streams: int, goodness_chars: i
         scored = n >= WARMUP
         if scored:
             targets = windows[:, -1]
-            softmax.add(stream.logits, targets)
+            softmax.add(stream.logits, targets, interval_block)
             if good is not None and (n - WARMUP) % goodness_every == 0:
-                good.add(model.candidate_goodness(windows[:, :-1], stream.state), targets)
-                softmax_at_good.add(stream.logits, targets)
+                good.add(model.candidate_goodness(windows[:, :-1], stream.state), targets, interval_block)
+                softmax_at_good.add(stream.logits, targets, interval_block)
         if scored and fakes is not None:
             # real and negative windows in one pass: a row's activities do not depend on the other rows
             fake_windows, fake_state = fakes.propose(stream, targets, streams)
