@@ -109,7 +109,7 @@ def test_the_goodness_readout_scores_the_whole_split_unless_told_otherwise():
 
 
 def test_intervals_are_over_the_segments_means():
-    scored = Scored()
+    scored = Scored(8, 3)
     logits = torch.zeros(4, 3)
     logits[:, 0] = 5.0
     for targets in ([0, 0, 1, 1], [0, 1, 1, 1]):  # segment i is row i of every step
@@ -134,9 +134,9 @@ def test_each_scored_character_is_the_next_one_in_its_block(streams):
     model = small_model()
     ids = torch.randint(0, 30, (700,), generator=torch.Generator().manual_seed(3))
     count, block = layout(len(ids), streams, model.config.window)
-    targets = torch.stack(score_split(model, ids, streams, None, None).softmax.targets)  # (steps, streams)
+    targets = score_split(model, ids, streams, None, None).softmax.tensors()[1].reshape(block, count)
     lead = model.config.window - 1 + WARMUP
-    assert torch.equal(targets.T.reshape(-1), ids[lead : lead + count * block])
+    assert torch.equal(targets.T.reshape(-1), ids[lead : lead + count * block])  # stream by stream
 
 
 @pytest.mark.parametrize("learner", ["backprop", "frozen_random"])
@@ -148,6 +148,6 @@ def test_yardsticks_report_no_goodness_readout(learner):
 
 
 def test_only_the_last_evaluation_scores_every_character_with_the_goodness_readout():
-    config = tiny_config(chars=2_000, eval_every=1_000, eval_goodness_chars=64)
+    config = tiny_config(chars=2_000, eval_every=1_000, eval_goodness_chars=64, eval_streams=16)
     first, last = Trainer(config, prepare("fables", "hinton30", 0.1, config.model.window)).run()
     assert first["goodness_chars"] < 200 < last["goodness_chars"] == last["val_chars"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -76,26 +76,25 @@ def auc(positive: torch.Tensor, negative: torch.Tensor) -> float:
     return ((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)).item()
 
 
-@dataclass
 class Scored:
-    """One readout's scores on a split: logits (N, V), targets and the segment of each position."""
+    """One readout's scores on a split: logits (N, V), targets and the segment of each position,
+    written into storage reserved up front. (Thousands of small scores kept between the large
+    temporaries of the candidate passes fragmented the heap: a full-alphabet evaluation grew to
+    gigabytes.)"""
 
-    logits: list[torch.Tensor] = field(default_factory=list)
-    targets: list[torch.Tensor] = field(default_factory=list)
-    segments: list[torch.Tensor] = field(default_factory=list)
+    def __init__(self, capacity: int, width: int, device=None):
+        self.logits = torch.empty(capacity, width, device=device)
+        self.targets = torch.empty(capacity, dtype=torch.long, device=device)
+        self.segments = torch.empty(capacity, dtype=torch.long, device=device)
+        self.count = 0  # positions scored
 
     def add(self, logits: torch.Tensor, targets: torch.Tensor, segments: torch.Tensor) -> None:
-        self.logits.append(logits.clone())  # a stream's logits are overwritten as it advances
-        self.targets.append(targets)
-        self.segments.append(segments)
+        rows = slice(self.count, self.count + len(targets))
+        self.logits[rows], self.targets[rows], self.segments[rows] = logits, targets, segments
+        self.count += len(targets)
 
     def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return torch.cat(self.logits), torch.cat(self.targets), torch.cat(self.segments)
-
-    @property
-    def count(self) -> int:
-        """Positions scored."""
-        return sum(len(t) for t in self.targets)
+        return self.logits[: self.count], self.targets[: self.count], self.segments[: self.count]
 
     def summary(self, name: str, temperature: float) -> dict:
         """Accuracy and bits/char at the calibrated temperature, each with its 95% half-width."""
@@ -150,8 +149,11 @@ def score_split(model: FFNet, ids: torch.Tensor, streams: int, goodness_chars: i
     stream = StreamState.start(model, ids[(starts + steps[0])[:, None] + lags])
     goodness_every = max(1, math.ceil(block * streams / goodness_chars)) if goodness_chars else 1
     interval_block = torch.arange(streams, device=device) * min(streams, INTERVAL_BLOCKS) // streams
-    softmax = Scored()
-    good, softmax_at_good = (Scored(), Scored()) if goodness_chars is not None else (None, None)
+    vocab = model.vocab_size
+    softmax = Scored(block * streams, vocab, device)
+    good_rows = math.ceil(block / goodness_every) * streams
+    good, softmax_at_good = ((Scored(good_rows, vocab, device), Scored(good_rows, vocab, device))
+                             if goodness_chars is not None else (None, None))
     layers = len(model.layers)
     real_good, fake_good = [], []
     active = [torch.zeros(w, dtype=torch.bool, device=device) for w in model.config.hidden]
