@@ -109,6 +109,8 @@ def cmd_sample(args) -> None:
     if not 0 <= args.top_k <= vocab.size:
         raise CharffError(f"--top-k must be between 0 (all) and the alphabet's {vocab.size} symbols, got {args.top_k}")
     config = config_from_dict(payload["config"])
+    if args.readout is None:
+        args.readout = "product" if config.train.learner_kind.ff else "softmax"
     if args.readout not in config.train.learner_kind.readouts:
         raise CharffError(f"this run's learner is {config.train.learner}, not trained by FF: it has no "
                           f"{args.readout} readout; use --readout softmax")
@@ -231,8 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--temperature", type=float, default=1.0, help="divide logits by this (default 1.0)")
     sample.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest only (default 0: all)")
     sample.add_argument("--seed", type=int, default=0, help="random seed of the sampler (default 0)")
-    sample.add_argument("--readout", choices=choices(TrainConfig, "negative_readout"), default="softmax",
-                        help="which readout predicts the next character (default softmax)")
+    sample.add_argument("--readout", choices=choices(TrainConfig, "negative_readout"), default=None,
+                        help="which readout predicts the next character (default: product for a run "
+                             "trained by FF, the best measured; softmax otherwise)")
     sample.set_defaults(func=cmd_sample)
 
     evaluate = sub.add_parser("evaluate", help="score a finished run again with this version's readouts and "

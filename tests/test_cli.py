@@ -72,12 +72,24 @@ def test_sample_prints_continuations(trained_run, capsys):
         assert capsys.readouterr().out.count("---") == 2
 
 
+def test_sample_reads_the_product_readout_of_an_ff_run_unless_told(trained_run, capsys):
+    args = ["sample", str(trained_run), "--start", "The Fox", "--num-samples", "2", "--max-new-chars", "30",
+            "--seed", "3"]
+    outputs = {}
+    for readout in ("", "product", "softmax"):
+        main([*args, *(["--readout", readout] if readout else [])])
+        outputs[readout] = capsys.readouterr().out
+    assert outputs[""] == outputs["product"] != outputs["softmax"]
+
+
 def test_a_net_not_trained_by_ff_samples_only_from_its_softmax_readout(tmp_path, capsys):
     out = tmp_path / "backprop"
     main([*TRAIN, "--set", "train.learner=backprop", "--out", str(out)])
     capsys.readouterr()
     for readout in ("goodness", "product"):
         assert_one_line_error(["sample", str(out), "--readout", readout], capsys, f"no {readout} readout")
+    main(["sample", str(out), "--start", "The Fox", "--num-samples", "1", "--max-new-chars", "20"])
+    assert capsys.readouterr().out.count("the fox") == 1  # the softmax readout, by default
 
 
 def test_evaluate_scores_a_finished_run_as_its_last_evaluation_did(trained_run, tmp_path, capsys):
