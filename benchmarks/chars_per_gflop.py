@@ -28,8 +28,12 @@ from charff.training.speed import matmul_gflops, step_rate
 from charff.training.trainer import Trainer
 
 WIDTH, LAYER1_IN = 128, 428  # layer 1 of 3x128 on hinton30: a 10 x 30 one-hot window and its own state
+# the measure as first defined, so old and new code are compared on the same work: the network
+# and negatives of the defaults of that time (plain ReLU, no peer normalisation, negatives from
+# the readout alone, constant learning rates)
 SETTINGS = ["model.hidden=[128,128,128]", "train.streams=8192", "corpus.name=aesop", "train.negatives=self_generated",
-            "train.schedule=interleaved"]
+            "train.schedule=interleaved", "model.activation=relu", "model.peer_normalisation=0",
+            "train.negative_mix=0", "train.lr_decay=constant", "train.readout_lr=0.001"]
 
 
 def layer1_gflops(rows: int) -> float:

@@ -125,8 +125,8 @@ class TrainConfig:
     auto_fraction: float = ranged(0.03, POSITIVE)
     eval_every: int = ranged(50_000, POSITIVE)  # characters between validation evaluations (and checkpoints)
     eval_streams: int = ranged(256, POSITIVE)  # streams scoring the splits side by side (cost, not result)
-    # characters the costly goodness readout scores at evaluations before the last (0: all); the
-    # last evaluation scores the whole validation split
+    # characters the costly goodness readout scores at evaluations before the last (0: all), in
+    # whole steps of eval_streams characters; the last evaluation scores the whole validation split
     eval_goodness_chars: int = ranged(4096, NON_NEGATIVE)
     eval_at_phase_ends: bool = False  # also evaluate at the end of every wake and sleep phase
     measure_gradients: bool = False  # log the one-sided ratio and the gradient noise scale at evaluations
