@@ -82,7 +82,13 @@ def test_ablate_runs_resumes_and_plots(tmp_path, capsys):
     assert (out / "results.csv").read_text().count("\n") == 4
     assert (out / "phase_length.png").stat().st_size > 10_000
     assert (out / "curves.png").stat().st_size > 10_000
-    assert "| schedule=interleaved | interleaved |" in (out / "results.md").read_text()
+    markdown = (out / "results.md").read_text()
+    assert "| schedule=interleaved | interleaved |" in markdown
+    # every readout of every setting on the test split, mean and interval over the two seeds
+    test_rows = markdown.split("On the test split")[1].split("\n\n")[1].splitlines()[2:]
+    assert len(test_rows) == 3 + 7 and all(r["test_product_bpc_ci95"] > 0 for r in rows)
+    assert results["test_ngram"]["3-gram"]["bpc"] != results["ngram"]["3-gram"]["bpc"]
+    assert "test split, bits/char" in capsys.readouterr().out
     stamp = (out / rows[0]["cell"] / "seed0" / "summary.json").stat().st_mtime_ns
     main(["ablate", str(grid), "--out", str(out), "--workers", "1"])  # finished cells are skipped
     assert (out / rows[0]["cell"] / "seed0" / "summary.json").stat().st_mtime_ns == stamp

@@ -98,3 +98,15 @@ def test_a_run_checkpointed_on_another_device_continues_on_the_cpu(tmp_path):
     assert resumed.device.type == "cpu" and resumed.chars == 2_000
     resumed.run()
     assert [r["chars"] for r in evals_of(read_records(tmp_path / "run"))] == [2_000, 4_000]
+
+
+def test_a_run_without_a_test_split_reports_none(tmp_path):
+    from charff.run import finish_run
+
+    config = tiny_config(chars=1_000, eval_every=1_000)
+    config.corpus.test_fraction = 0.0
+    trainer = start_run(config, tmp_path / "run")
+    trainer.run()
+    summary = finish_run(trainer)
+    assert "test" not in summary and summary["corpus"]["test_chars"] == 0
+    assert summary["corpus"]["val_chars"] == len(prepare("fables", "hinton30", 0.1, 10, test_fraction=0.0).val)

@@ -12,7 +12,7 @@ from charff.analysis.law import crossings as law_crossings
 from charff.analysis.paired import paired_markdown, paired_rows
 from charff.analysis.plots import is_separated, plot_crossing, plot_curves, plot_phase_lengths, plot_run
 from charff.analysis.results import SweepResult, curves, read_run
-from charff.analysis.tables import granularity_table, results_markdown, results_table, write_csv
+from charff.analysis.tables import granularity_table, results_markdown, results_table, test_table, write_csv
 from charff.errors import CharffError
 from charff.rundir import METRICS_FILE
 from charff.storage import write_json, write_text_atomic
@@ -83,6 +83,9 @@ def write_report(result: SweepResult, console: Console) -> list[Path]:
     write_text_atomic(folder / RESULTS_MD, markdown)
     console.print(results_table(rows, ngram, f"final validation metrics, {corpus['name']}, "
                                              f"mean ±95% interval over {len(manifest['seeds'])} seed(s)"))
+    tested = test_table(rows, result.ngram("test"))
+    if tested is not None:
+        console.print(tested)
     console.print(granularity_table(rows))
     for row in paired:
         console.print(f"  {row['cell']}: {row['verdict']}", highlight=False, soft_wrap=False)

@@ -81,6 +81,26 @@ def test_markdown(rows: list[dict], ngram: dict) -> list[str]:
     return lines
 
 
+def test_table(rows: list[dict], ngram: dict) -> Table | None:
+    """Bits/char of every readout on the test split, beside the best Kneser-Ney order; None when
+    the runs have no test split."""
+    if not ngram or all(row.get(TEST_COLUMNS[0][0]) is None for row in rows):
+        return None
+    columns = [(key, header) for key, header, percent in TEST_COLUMNS if not percent]
+    table = Table(title="test split, bits/char (read once, after training)", box=box.SIMPLE_HEAD,
+                  pad_edge=False, title_justify="left")
+    table.add_column("setting", overflow="fold", min_width=16)
+    for _, header in columns:
+        table.add_column(header.split()[0], justify="right", max_width=11)
+    for row in rows:
+        table.add_row(row["cell"], *(fmt(row[key], row[key + "_ci95"], False) if row.get(key) is not None else "-"
+                                     for key, _ in columns))
+    best = min(ngram, key=lambda order: ngram[order]["bpc"])
+    table.add_row(f"{best} Kneser-Ney (best)", f"{ngram[best]['bpc']:.2f}", *["-"] * (len(columns) - 1),
+                  style="dim")
+    return table
+
+
 def results_markdown(rows: list[dict], ngram: dict, heading: str, notes: list[str],
                      test_ngram: dict | None = None) -> str:
     header = ["setting", "schedule", *(h for _, h, _ in METRIC_COLUMNS), "collapsed (onset)"]
