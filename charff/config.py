@@ -82,7 +82,8 @@ class ModelConfig:
     hidden: list[int] = field(default_factory=lambda: [500, 500, 500])
     recurrence: Recurrence = "self"
     # the defaults below are the settings that measured best at the quick size (docs/results.md);
-    # activation "relu" and peer_normalisation 0 give the plain network, whose units can die
+    # activation "relu" and peer_normalisation 0 give the plain network, whose units can die (and
+    # the one a backprop twin wants: the straight-through ReLU's gradients are not the true ones)
     activation: Activation = "relu_full_grad"
     loss: Loss = "softplus"
     threshold: float = ranged(2.0, NON_NEGATIVE)  # goodness (mean squared activity) separating real from fake

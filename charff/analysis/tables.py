@@ -122,7 +122,7 @@ def write_csv(rows: list[dict], path: Path) -> None:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: (";".join(v) if isinstance(v, list) else v) for k, v in row.items()})
+            writer.writerow({k: (";".join(map(str, v)) if isinstance(v, list) else v) for k, v in row.items()})
 
 
 def granularity_cells(row: dict) -> list[str]:
