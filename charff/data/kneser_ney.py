@@ -115,19 +115,23 @@ class KneserNey:
         return float(np.dot(self.discounts[k], self.levels[k].classes[h]))
 
     def distribution(self, history: tuple) -> np.ndarray:
-        """p(. | history) over the alphabet (cached per context)."""
-        key = history[len(history) - (self.order - 1) :] if self.order > 1 else ()
-        if key not in self.cache:
-            p = np.full(self.vocab_size, 1.0 / self.vocab_size)
-            for k, h in enumerate(self.contexts(key)):
-                total = self.levels[k].totals.get(h)
-                if total:
-                    seen, counts = np.zeros(self.vocab_size), self.levels[k].counts[h]
-                    seen[list(counts)] = list(counts.values())
-                    discounted = np.maximum(seen - discount_of(self.discounts[k], seen), 0.0)
-                    p = (discounted + self.gamma(k, h) * p) / total
-            self.cache[key] = p
-        return self.cache[key]
+        """p(. | history) over the alphabet."""
+        return self.context_distribution(history[len(history) - (self.order - 1) :] if self.order > 1 else ())
+
+    def context_distribution(self, h: tuple) -> np.ndarray:
+        """p(. | h) for a context shorter than the order, from its one-shorter suffix's; cached,
+        since the short contexts recur at almost every position."""
+        if h not in self.cache:
+            p = self.context_distribution(h[1:]) if h else np.full(self.vocab_size, 1.0 / self.vocab_size)
+            k = len(h)
+            total = self.levels[k].totals.get(h)
+            if total:
+                seen, counts = np.zeros(self.vocab_size), self.levels[k].counts[h]
+                seen[list(counts)] = list(counts.values())
+                discounted = np.maximum(seen - discount_of(self.discounts[k], seen), 0.0)
+                p = (discounted + self.gamma(k, h) * p) / total
+            self.cache[h] = p
+        return self.cache[h]
 
     def statistics(self, ids: list[int], history: list[int]) -> np.ndarray:
         """For every position of ids and every context length: the target's count, the context's
