@@ -81,11 +81,12 @@ def test_a_separated_run_is_evaluated_at_every_phase_end(tmp_path):
 
 
 def test_a_fork_continues_its_trunk_exactly(tmp_path):
-    """Trunk 2k + an interleaved arm of 2k = one uninterrupted 4k run: everything carried over."""
-    whole = evals_of(train(tiny_config(chars=4_000, eval_every=2_000), tmp_path / "whole"))
-    train(tiny_config(chars=2_000, eval_every=2_000), tmp_path / "trunk")
-    arm = evals_of(train(tiny_config(chars=2_000, eval_every=2_000, fork_from=str(tmp_path / "trunk")),
-                         tmp_path / "arm"))
+    """Trunk 2k + an interleaved arm of 2k = one uninterrupted 4k run: everything carried over
+    (at a constant learning rate: a decay counts each run's own characters)."""
+    constant = {"eval_every": 2_000, "lr_decay": "constant"}
+    whole = evals_of(train(tiny_config(chars=4_000, **constant), tmp_path / "whole"))
+    train(tiny_config(chars=2_000, **constant), tmp_path / "trunk")
+    arm = evals_of(train(tiny_config(chars=2_000, fork_from=str(tmp_path / "trunk"), **constant), tmp_path / "arm"))
     assert arm[-1]["chars"] == 2_000
     assert arm[-1]["softmax_bpc"] == whole[-1]["softmax_bpc"]
     assert arm[-1]["goodness_auc"] == whole[-1]["goodness_auc"]
