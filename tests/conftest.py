@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from charff.config import Config
+from charff.data.dataset import prepare
+from charff.data.ngram import split_yardsticks
 
 
 def aesop_folder() -> Path:
@@ -26,10 +29,23 @@ def aesop_dir(monkeypatch) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def bundled_yardsticks(tmp_path_factory) -> Path:
+    """The bundled corpus's n-gram yardsticks on its default split, fitted once per session, so
+    that the processes a test starts (sweep workers, the CLI) need not each fit them again."""
+    cache = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(cache))
+        split_yardsticks(prepare("fables", "hinton30", 0.1, 10))
+    return cache / "charff" / "yardsticks"
+
+
 @pytest.fixture(autouse=True)
-def isolated_cache(tmp_path, monkeypatch):
-    """Never touch the user's cache from tests."""
+def isolated_cache(tmp_path, monkeypatch, bundled_yardsticks):
+    """Never touch the user's cache from tests; each test's own starts with the bundled
+    corpus's yardsticks in it."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    shutil.copytree(bundled_yardsticks, tmp_path / "cache" / "charff" / "yardsticks")
 
 
 def tiny_config(**train) -> Config:

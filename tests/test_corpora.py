@@ -28,8 +28,8 @@ def test_bundled_fables_is_large_original_default():
 
 def test_aesop_found_through_charff_corpora(aesop_dir):
     data = prepare("aesop", "hinton30", 0.1, 10)
-    assert len(data.train) + len(data.calibration) + len(data.val) == 193_117
-    assert len(data.calibration) == round(193_117 * 0.05)
+    assert len(data.train) + len(data.calibration) + len(data.val) + len(data.test) == 193_117
+    assert len(data.calibration) == round(193_117 * 0.05) and len(data.test) == round(193_117 * 0.1)
     assert data.corpus.source == str(aesop_dir / "aesop.txt")
     assert data.vocab.symbols == HINTON30
 

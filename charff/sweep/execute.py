@@ -12,9 +12,11 @@ from rich.progress import Progress
 from charff.analysis.report import write_report
 from charff.analysis.results import SWEEP_FILE, SweepResult, read_sweep
 from charff.data.corpora import load_aesop
+from charff.data.ngram import split_yardsticks
 from charff.errors import CharffError
 from charff.hooks.loggers import build_loggers
 from charff.hooks.progress import ProgressBar
+from charff.run import prepare_for
 from charff.rundir import FORK_DIR, make_dir
 from charff.storage import write_json
 from charff.sweep.grid import Cell, Grid
@@ -66,6 +68,17 @@ def manifest(grid: Grid, cells: list[Cell], out: Path) -> dict:
             "cells": [{"name": c.name, "seed": c.seed, "run_dir": str(c.run_dir.relative_to(out))} for c in cells]}
 
 
+def measure_yardsticks(cells: list[Cell]) -> None:
+    """The n-gram yardsticks of every split the cells train on, measured once here, so that the
+    workers read them from the cache instead of each fitting the same ones."""
+    splits = {}
+    for cell in cells:
+        c = cell.config.corpus
+        splits.setdefault((c.name, c.alphabet, c.val_fraction, c.calibration_fraction, c.test_fraction), cell.config)
+    for config in splits.values():
+        split_yardsticks(prepare_for(config))
+
+
 def run_stage(cells: list[Cell], executor: Executor, console: Console) -> None:
     """Run cells to the end with the executor (finished ones are skipped)."""
     if executor.kind == "ray":
@@ -105,6 +118,7 @@ def run_sweep(grid: Grid, out: Path, executor: Executor, console: Console, yes: 
                           f"{grid.budget_minutes:g}; rerun with --yes to go ahead")
     make_dir(out)
     write_json(out / SWEEP_FILE, manifest(grid, cells, out))
+    measure_yardsticks(trunks + cells)
     if trunks:
         console.print(f"shared warm start: {grid.fork['train.chars']:,} characters per seed in {out / FORK_DIR}",
                       highlight=False)
