@@ -33,7 +33,7 @@ from charff.rundir import (
 )
 from charff.storage import write_json, write_text_atomic
 from charff.training.checkpoint import load_checkpoint, save_checkpoint
-from charff.training.negatives import configured_negatives
+from charff.training.negatives import NegativeGenerator, configured_negatives
 from charff.training.optim import granularity
 from charff.training.trainer import Trainer
 from charff.training.validation import evaluate
@@ -183,7 +183,7 @@ def write_samples(trainer: Trainer, count: int = SAMPLE_COUNT, length: int = SAM
     return {"rare_share": shares, "chars": count * length}
 
 
-def test_scores(model: FFNet, dataset: Dataset, config: Config, negatives) -> dict | None:
+def test_scores(model: FFNet, dataset: Dataset, config: Config, negatives: NegativeGenerator) -> dict | None:
     """Every readout on the test split, calibrated as at every evaluation; None without a test split."""
     if not len(dataset.test):
         return None

@@ -43,7 +43,7 @@ def test_aesop_offline_and_uncached_says_where_to_put_it(monkeypatch, tmp_path):
 def test_aesop_from_the_user_cache(monkeypatch, tmp_path):
     monkeypatch.delenv("CHARFF_CORPORA", raising=False)
     cache = tmp_path / "cache" / "charff"
-    cache.mkdir(parents=True)
+    cache.mkdir(parents=True, exist_ok=True)
     (cache / "aesop.txt").write_text("THE FOX AND THE GRAPES\nA hungry Fox saw some grapes.", encoding="utf-8")
     assert load_corpus("aesop", offline=True).text.startswith("THE FOX")
 

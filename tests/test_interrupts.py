@@ -140,7 +140,7 @@ seeds = [0, 1, 2]
 hidden = [16]
 [base.train]
 chars = {chars}
-streams = 2
+streams = 4
 eval_every = 400
 eval_goodness_chars = 64
 [grid]
