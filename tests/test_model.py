@@ -1,9 +1,10 @@
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from charff.config import ModelConfig
-from charff.model.network import FFNet
+from charff.model.network import FFNet, rms_normalise
 from charff.model.objectives import goodness, layer_loss, symba_loss, threshold_loss
 
 
@@ -85,3 +86,35 @@ def test_a_checkpoint_from_before_the_product_readout_loads_with_its_default_wei
     fresh.load_state_dict(older)
     assert torch.equal(fresh.product_weights, torch.ones(2))
     assert torch.equal(fresh.readout.weight, model.readout.weight)
+
+
+def reference_activities(model: FFNet, windows: torch.Tensor, state: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The network written out product by product: a one-hot window times layer 1's weights, and
+    separate bottom-up and recurrent products above it."""
+    first = model.layers[0].bottom_up
+    one_hot = F.one_hot(first.slot_ids(windows), first.window * first.vocab_size).sum(dim=1).float()
+    activities, below = [], None
+    for i, layer in enumerate(model.layers):
+        drive = (one_hot @ first.weight * first.scale + first.bias if i == 0
+                 else layer.bottom_up(rms_normalise(below.detach())))
+        for lin, c in zip(layer.recurrent, model.layer_context(i, state), strict=True):
+            drive = drive + c @ lin.weight.T
+        below = model.activation(drive)
+        activities.append(below)
+    return activities
+
+
+@pytest.mark.parametrize("recurrence", ["none", "self", "full"])
+def test_window_look_up_and_its_gradient_equal_the_one_hot_product(recurrence):
+    model = make(recurrence)
+    windows = torch.randint(0, 30, (7, 6))
+    state = model.next_state(model(torch.randint(0, 30, (7, 6)), model.initial_state(7)))
+    results = []
+    for forward in (model, lambda w, s: reference_activities(model, w, s)):
+        model.zero_grad(set_to_none=True)
+        activities = forward(windows, state)
+        sum(goodness(a).sum() for a in activities).backward()
+        results.append(([a.detach() for a in activities], [p.grad.clone() for p in model.layers.parameters()]))
+    (fast, fast_grads), (slow, slow_grads) = results
+    for a, b in zip(fast + fast_grads, slow + slow_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

@@ -42,6 +42,26 @@ class FFLayer(nn.Module):
         return sum((lin(c) for lin, c in zip(self.recurrent, context, strict=True)), 0.0)
 
 
+class SlotSum(torch.autograd.Function):
+    """Sum of the looked-up rows of each window (embedding_bag in sum mode), with a backward pass
+    that adds each slot's gradient rows with one index_add: several times faster on the CPU than
+    embedding_bag's own backward, which sorts every index."""
+
+    @staticmethod
+    def forward(ctx, ids: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(ids)
+        ctx.weight_shape = weight.shape
+        return F.embedding_bag(ids, weight, mode="sum")
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor]:
+        (ids,) = ctx.saved_tensors
+        weight_grad = grad.new_zeros(ctx.weight_shape)
+        for slot in ids.unbind(dim=1):
+            weight_grad.index_add_(0, slot, grad)
+        return None, weight_grad
+
+
 class WindowEmbedding(nn.Module):
     """Layer 1's bottom-up weights on the normalised one-hot window, stored per (slot, symbol).
 
@@ -62,8 +82,7 @@ class WindowEmbedding(nn.Module):
         return windows + slots * self.vocab_size
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
-        rows = F.embedding_bag(self.slot_ids(windows), self.weight, mode="sum")
-        return rows * self.scale + self.bias
+        return SlotSum.apply(self.slot_ids(windows), self.weight) * self.scale + self.bias
 
     def context_part(self, context: torch.Tensor) -> torch.Tensor:
         """The product for the first W-1 slots, shared by every candidate last character."""
