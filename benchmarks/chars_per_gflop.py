@@ -6,6 +6,9 @@ self-generated negatives, 3x128, 8,192 streams, on aesop, timed as the differenc
 and a 1M-character `charff train` (start-up and the final evaluation cancel; the periodic
 evaluations stay in, as in any run), divided by the float32 GFLOP/s of layer 1's matmul shape
 (streams x 428 times 428 x 128) measured in the same run, before and after each timing.
+The periodic evaluations (every 50k characters, i.e. every 6 steps at this stream count) do not
+cancel in that difference, so the same two runs are also reported on their training steps' own
+time (the trainer's step clock), which leaves evaluation, checkpoints and start-up out.
 
 Then the same ratio for single steps (no evaluation) of each kind: interleaved self-generated,
 wake, sleep and interleaved with teacher forcing, at 8,192 and 64 streams.
@@ -41,7 +44,8 @@ def layer1_gflops(rows: int) -> float:
     return matmul_gflops(rows, LAYER1_IN, WIDTH)
 
 
-def train_seconds(chars: int, out: Path) -> float:
+def train_seconds(chars: int, out: Path) -> tuple[float, float]:
+    """Wall-clock seconds of a whole `charff train`, and the seconds its training steps took."""
     from charff.run import finish_run, start_run
 
     config = load_config(None, [*SETTINGS, f"train.chars={chars}", "train.eval_every=50000"])
@@ -49,7 +53,7 @@ def train_seconds(chars: int, out: Path) -> float:
     trainer = start_run(config, out)
     trainer.run()
     finish_run(trainer)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, trainer.elapsed
 
 
 def headline() -> None:
@@ -58,10 +62,14 @@ def headline() -> None:
         short = train_seconds(1_000_000, Path(tmp) / "short")
         long = train_seconds(3_000_000, Path(tmp) / "long")
         after = layer1_gflops(8192)
-    rate, gflops = 2_000_000 / (long - short), (before + after) / 2
-    print(f"charff train, interleaved self-generated, 3x128, 8,192 streams, aesop: 1M in {short:.1f} s, "
-          f"3M in {long:.1f} s -> {rate:,.0f} chars/s; layer-1 matmul {before:.0f} / {after:.0f} GFLOP/s "
+    gflops = (before + after) / 2
+    rate, step_rate_ = 2_000_000 / (long[0] - short[0]), 2_000_000 / (long[1] - short[1])
+    print(f"charff train, interleaved self-generated, 3x128, 8,192 streams, aesop: 1M in {short[0]:.1f} s, "
+          f"3M in {long[0]:.1f} s -> {rate:,.0f} chars/s; layer-1 matmul {before:.0f} / {after:.0f} GFLOP/s "
           f"-> {rate / gflops:.0f} chars per matmul GFLOP")
+    print(f"  the same runs' training steps alone: {short[1]:.1f} s and {long[1]:.1f} s -> {step_rate_:,.0f} chars/s "
+          f"-> {step_rate_ / gflops:.0f} chars per matmul GFLOP (evaluations took "
+          f"{1 - (long[1] - short[1]) / (long[0] - short[0]):.0%} of the difference)")
 
 
 def step_ratio(kind: str, negatives: str, streams: int, seconds: float) -> None:

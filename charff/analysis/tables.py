@@ -9,6 +9,7 @@ from rich import box
 from rich.table import Table
 
 from charff.config import LEARNERS, READOUTS
+from charff.data.ngram import best_of
 
 METRIC_COLUMNS = (("final_softmax_acc", "softmax acc", True), ("final_softmax_bpc", "bits/char", False),
                   ("final_goodness_acc", "goodness acc", True), ("final_goodness_bpc", "bits/char", False))
@@ -42,7 +43,7 @@ def metric_cells(row: dict) -> list[str]:
 
 def ngram_rows(ngram: dict) -> list[list[str]]:
     """One row per n-gram yardstick; the order with the fewest bits/char says so."""
-    best = min(ngram, key=lambda order: ngram[order]["bpc"]) if ngram else None
+    best = best_of(ngram) if ngram else None
     return [[f"{order} Kneser-Ney" + (" (best)" if order == best else ""), f"{v['acc']:.1%}", f"{v['bpc']:.2f}",
              "-", "-", "-"] for order, v in ngram.items()]
 
@@ -64,10 +65,15 @@ TEST_COLUMNS = tuple((f"test_{readout}_{metric}", f"{readout} {'acc' if metric =
                       metric == "acc") for readout in READOUTS for metric in ("acc", "bpc"))
 
 
+def has_test_numbers(rows: list[dict], ngram: dict) -> bool:
+    """Whether the runs were scored on a test split (runs from before it existed were not)."""
+    return bool(ngram) and any(row.get(TEST_COLUMNS[0][0]) is not None for row in rows)
+
+
 def test_markdown(rows: list[dict], ngram: dict) -> list[str]:
     """Every readout of the finished models on the test split (means over seeds, 95% intervals),
     beside the Kneser-Ney n-grams on the same text; [] when the runs have no test split."""
-    if not ngram or all(row.get(TEST_COLUMNS[0][0]) is None for row in rows):
+    if not has_test_numbers(rows, ngram):
         return []
     header = ["setting", *(h for _, h, _ in TEST_COLUMNS)]
     lines = ["", "On the test split (read once, after training):", "",
@@ -84,7 +90,7 @@ def test_markdown(rows: list[dict], ngram: dict) -> list[str]:
 def test_table(rows: list[dict], ngram: dict) -> Table | None:
     """Bits/char of every readout on the test split, beside the best Kneser-Ney order; None when
     the runs have no test split."""
-    if not ngram or all(row.get(TEST_COLUMNS[0][0]) is None for row in rows):
+    if not has_test_numbers(rows, ngram):
         return None
     columns = [(key, header) for key, header, percent in TEST_COLUMNS if not percent]
     table = Table(title="test split, bits/char (read once, after training)", box=box.SIMPLE_HEAD,
@@ -95,7 +101,7 @@ def test_table(rows: list[dict], ngram: dict) -> Table | None:
     for row in rows:
         table.add_row(row["cell"], *(fmt(row[key], row[key + "_ci95"], False) if row.get(key) is not None else "-"
                                      for key, _ in columns))
-    best = min(ngram, key=lambda order: ngram[order]["bpc"])
+    best = best_of(ngram)
     table.add_row(f"{best} Kneser-Ney (best)", f"{ngram[best]['bpc']:.2f}", *["-"] * (len(columns) - 1),
                   style="dim")
     return table

@@ -10,6 +10,7 @@ import json
 import torch
 
 from charff.data.corpora import cache_dir
+from charff.data.dataset import Dataset
 from charff.data.kneser_ney import ESTIMATOR, kneser_ney_yardsticks
 from charff.storage import write_json
 
@@ -56,7 +57,7 @@ def yardsticks(train: torch.Tensor, calibration: torch.Tensor, val: torch.Tensor
     return measured(train, calibration, (val,), vocab_size)[0]
 
 
-def split_yardsticks(dataset) -> dict[str, dict]:
+def split_yardsticks(dataset: Dataset) -> dict[str, dict]:
     """{"val": table, "test": table} of a Dataset, from one fit ("test" only when it has a test split)."""
     splits = {"val": dataset.val, "test": dataset.test} if len(dataset.test) else {"val": dataset.val}
     tables = measured(dataset.train, dataset.calibration, tuple(splits.values()), dataset.vocab.size)
