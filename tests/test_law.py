@@ -169,6 +169,13 @@ def test_a_forked_sweep_reports_the_law(tmp_path):
     sep = arms["momentum=0.9,arm=sep"]
     assert sep["batch_twin"] == "momentum=0.9,arm=batch" and sep["cycle_chars"] == 1_000
     assert sep["vs_twin"]["paired_seeds"] == 2 and sep["verdict"] in VERDICTS
+    on_test = {row["cell"]: row for row in results["paired_test"]}  # the same comparison, on the test split
+    assert on_test.keys() == arms.keys()
+    tested = {cell: [json.loads((out / cell / f"seed{s}" / "summary.json").read_text())["test"]["goodness_auc"]
+                     for s in (0, 1)] for cell in ("momentum=0.9,arm=sep", "momentum=0.9,arm=interleaved")}
+    gaps = [a - b for a, b in zip(tested["momentum=0.9,arm=sep"], tested["momentum=0.9,arm=interleaved"], strict=True)]
+    assert on_test["momentum=0.9,arm=sep"]["vs_twin"]["goodness_auc"] == pytest.approx(sum(gaps) / 2)
+    assert "The same on the test split" in (out / "results.md").read_text()
     law = json.loads((out / "law.json").read_text())
     assert [entry["horizon_updates"] for entry in law] == pytest.approx([2.0, 10.0])
     assert all(entry["one_sided_ratio"] > 0 and entry["h_over_r_chars"] > 0 for entry in law)

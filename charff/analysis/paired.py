@@ -8,8 +8,9 @@ characters of one cycle, 2P. Seeds pair up: in a forked sweep the arms of one se
 warm start, text and random numbers, so a difference of one seed cancels what they share.
 
 Verdicts, on FF's own signals at the end: the goodness readout's accuracy and the goodness AUC
-(real against teacher-forced windows), with the margins the project has always used for a
-crossing (2 points, 0.02 AUC):
+(real windows against the run's configured negatives), on the validation split at the last
+evaluation or on the test split the finished model was scored on once, with the margins the
+project has always used for a crossing (2 points, 0.02 AUC):
 - "indistinguishable from the frozen null": on neither measure is the difference from the null
   outside its 95% interval;
 - "below the frozen null": on some measure the whole interval lies below zero;
@@ -67,9 +68,20 @@ def batch_twin(result: SweepResult, arm: str, batches: list[str]) -> str | None:
     return best if abs(cycle_chars(result.runs[best][0]) - cycle) <= streams else None
 
 
-def finals(runs: list[RunResult]) -> dict[int, dict]:
-    """seed -> the final evaluation's metrics."""
-    return {run.config().train.seed: {m: run.evals[-1].get(m) for m in METRICS} for run in runs}
+SPLITS = ("val", "test")
+
+
+def finals(runs: list[RunResult], split: str = "val") -> dict[int, dict]:
+    """seed -> the finished model's metrics: the last evaluation's (val) or the test split's."""
+    def scores(run: RunResult) -> dict:
+        return run.evals[-1] if split == "val" else (run.summary or {}).get("test") or {}
+
+    return {run.config().train.seed: {m: scores(run).get(m) for m in METRICS} for run in runs}
+
+
+def has_test_split(result: SweepResult) -> bool:
+    """Whether every run was scored on a test split (runs from before it existed were not)."""
+    return all((run.summary or {}).get("test") for runs in result.runs.values() for run in runs)
 
 
 def differences(mine: dict, theirs: dict) -> dict:
@@ -113,22 +125,22 @@ def resolved(vs_twin: dict | None, holds: bool) -> bool | None:
     return any(spans[m][1] < -MARGINS[m] for m in MARGINS)
 
 
-def paired_rows(result: SweepResult) -> list[dict]:
-    """One row per setting that has a twin or a null in its group."""
+def paired_rows(result: SweepResult, split: str = "val") -> list[dict]:
+    """One row per setting that has a twin or a null in its group, on one split's numbers."""
     groups: dict[tuple, dict[str, list[str]]] = {}
     for name, runs in result.runs.items():
         groups.setdefault(group_of(runs[0]), {}).setdefault(role_of(runs[0]), []).append(name)
     rows = []
     for roles in groups.values():
-        twin = finals(result.runs[roles["twin"][0]]) if "twin" in roles else None
-        null = finals(result.runs[roles["null"][0]]) if "null" in roles else None
+        twin = finals(result.runs[roles["twin"][0]], split) if "twin" in roles else None
+        null = finals(result.runs[roles["null"][0]], split) if "null" in roles else None
         for role in ("twin", "batch", "arm"):
             for name in roles.get(role, []):
-                mine = finals(result.runs[name])
+                mine = finals(result.runs[name], split)
                 vs_twin = differences(mine, twin) if twin is not None and role != "twin" else None
                 vs_null = differences(mine, null) if null is not None else None
                 batch = batch_twin(result, name, roles.get("batch", [])) if role == "arm" else None
-                vs_batch = differences(mine, finals(result.runs[batch])) if batch else None
+                vs_batch = differences(mine, finals(result.runs[batch], split)) if batch else None
                 if vs_twin is None and vs_null is None:
                     continue
                 said = verdict(vs_twin, vs_null)

@@ -9,7 +9,7 @@ from rich.console import Console
 from charff.analysis.crossing import crossings
 from charff.analysis.law import LAW_FIGURE, LAW_JSON, plot_law, plot_law_curves
 from charff.analysis.law import crossings as law_crossings
-from charff.analysis.paired import paired_markdown, paired_rows
+from charff.analysis.paired import has_test_split, paired_markdown, paired_rows
 from charff.analysis.plots import is_separated, plot_crossing, plot_curves, plot_phase_lengths, plot_run
 from charff.analysis.results import SweepResult, curves, read_run
 from charff.analysis.tables import granularity_table, results_markdown, results_table, test_table, write_csv
@@ -61,10 +61,12 @@ def write_report(result: SweepResult, console: Console) -> list[Path]:
     rows, ngram, corpus, manifest = result.rows(), result.ngram(), result.corpus(), result.manifest
     folder = result.folder
     paired = paired_rows(result)
+    paired_test = paired_rows(result, "test") if paired and has_test_split(result) else []
     write_json(folder / RESULTS_JSON, {"description": manifest["description"], "corpus": corpus,
                                        "seeds": manifest["seeds"], "ngram": ngram,
                                        "test_ngram": result.ngram("test"), "rows": rows,
-                                       "fork": manifest.get("fork") or None, "paired": paired})
+                                       "fork": manifest.get("fork") or None, "paired": paired,
+                                       "paired_test": paired_test})
     write_csv(rows, folder / RESULTS_CSV)
     figures = draw_sweep(result)
     if manifest.get("fork") and any(r["role"] == "arm" for r in paired):
@@ -79,6 +81,9 @@ def write_report(result: SweepResult, console: Console) -> list[Path]:
         markdown += ("\n## Against the interleaved twin and the frozen null\n\nFinal goodness-readout accuracy "
                      "and AUC, each setting minus its twin and minus its null, paired by seed (mean ±95% "
                      "interval).\n\n" + paired_markdown(paired))
+    if paired_test:
+        markdown += ("\nThe same on the test split (the finished models, scored once; the goodness readout "
+                     "on every character):\n\n" + paired_markdown(paired_test))
     markdown += "".join(f"\n![{p.stem}]({p.name})\n" for p in figures)
     write_text_atomic(folder / RESULTS_MD, markdown)
     console.print(results_table(rows, ngram, f"final validation metrics, {corpus['name']}, "
@@ -87,8 +92,10 @@ def write_report(result: SweepResult, console: Console) -> list[Path]:
     if tested is not None:
         console.print(tested)
     console.print(granularity_table(rows))
+    on_test = {row["cell"]: row["verdict"] for row in paired_test}
     for row in paired:
-        console.print(f"  {row['cell']}: {row['verdict']}", highlight=False, soft_wrap=False)
+        also = f" (test split: {on_test[row['cell']]})" if row["cell"] in on_test else ""
+        console.print(f"  {row['cell']}: {row['verdict']}{also}", highlight=False, soft_wrap=False)
     for row in rows:
         if row["label"] != row["cell"]:
             console.print(f"  {row['cell']}: {row['label']}", highlight=False, soft_wrap=False)
