@@ -68,9 +68,6 @@ def batch_twin(result: SweepResult, arm: str, batches: list[str]) -> str | None:
     return best if abs(cycle_chars(result.runs[best][0]) - cycle) <= streams else None
 
 
-SPLITS = ("val", "test")
-
-
 def finals(runs: list[RunResult], split: str = "val") -> dict[int, dict]:
     """seed -> the finished model's metrics: the last evaluation's (val) or the test split's."""
     def scores(run: RunResult) -> dict:
