@@ -33,15 +33,15 @@ def save(fig: Figure, title: str, path: Path) -> Path:
     return path
 
 
-def legend_outside(fig: Figure, axes) -> None:
+def legend_outside(fig: Figure, axes, loc: str = "outside right upper") -> None:
     """One legend for the figure, right of the axes, each label once, yardsticks last: it never
-    covers data."""
+    covers data (loc "outside right center" keeps a wide legend clear of a long title)."""
     entries = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             entries.setdefault(label, handle)
     order = sorted(entries, key=lambda label: any(word in label for word in YARDSTICK_WORDS))
-    fig.legend([entries[label] for label in order], order, loc="outside right upper", fontsize=8)
+    fig.legend([entries[label] for label in order], order, loc=loc, fontsize=8)
 
 
 def yardsticks(ax, key: str, ngram: dict, frozen: float | None = None) -> None:
@@ -170,9 +170,11 @@ def is_separated(row: dict) -> bool:
     return bool(row["wake_chars"] and row["sleep_chars"]) and row["schedule"] != "interleaved"
 
 
-def plot_phase_lengths(rows: list[dict], folder: Path) -> Path:
+def plot_phase_lengths(rows: list[dict], folder: Path, ngram: dict | None = None) -> Path:
     """Final accuracy and bits/char against wake-phase length (log axis), one line per setting;
-    the interleaved result of the same setting as a reference band; collapsed cells marked."""
+    the interleaved result of the same setting as a reference band; collapsed cells marked; the
+    unigram and bigram yardsticks, the levels a phase length falls to."""
+    low_orders = {order: v for order, v in (ngram or {}).items() if order in ("1-gram", "2-gram")}
     def setting(row):
         parts = [f"{k.split('.')[-1]}={v}" for k, v in row.items() if "." in k and k != "train.schedule"]
         parts += [f"arm={row['arm']}"] if row["arm"] else []
@@ -184,8 +186,9 @@ def plot_phase_lengths(rows: list[dict], folder: Path) -> Path:
         groups.setdefault(setting(row), []).append(row)
     fig = Figure(figsize=(16, 5.5), layout="constrained")
     axes = fig.subplots(1, 2)
-    for ax, (metric, ylabel) in zip(axes, (("final_softmax_acc", "final validation accuracy"),
-                                           ("final_softmax_bpc", "final validation bits/char")), strict=True):
+    for ax, (metric, ylabel, key) in zip(axes, (("final_softmax_acc", "final validation accuracy", "acc"),
+                                                ("final_softmax_bpc", "final validation bits/char", "bpc")),
+                                         strict=True):
         colours = {}
         for name, group in groups.items():
             separated = sorted((r for r in group if is_separated(r)), key=lambda r: r["wake_chars"])
@@ -205,7 +208,8 @@ def plot_phase_lengths(rows: list[dict], folder: Path) -> Path:
                     colour, m, h = colours.get(name, "gray"), r[metric], max(r[metric + "_ci95"], 1e-4)
                     ax.axhspan(m - h, m + h, color=colour, alpha=0.15)
                     ax.axhline(m, color=colour, ls="--", lw=1)
-        means = [r[metric] for r in rows]
+        yardsticks(ax, key, low_orders)
+        means = [r[metric] for r in rows] + [v[key] for v in low_orders.values()]
         pad = 0.15 * (max(means) - min(means) or 1.0)
         ax.set_ylim(min(means) - pad, max(means) + pad)  # 2-seed t intervals would dwarf the data
         ax.plot([], [], marker="X", color="red", ls="none", ms=10, label="collapsed (any seed)")
@@ -214,7 +218,7 @@ def plot_phase_lengths(rows: list[dict], folder: Path) -> Path:
         ax.set_xlabel("wake phase length, characters (log)")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3, which="both")
-    legend_outside(fig, axes)
+    legend_outside(fig, axes, "outside right center")
     return save(fig, "phase-length ablation: separated wake/sleep vs interleaved "
                      "(bars and bands: 95% interval over seeds)", folder / "phase_length.png")
 

@@ -36,7 +36,7 @@ def draw_sweep(result: SweepResult) -> list[Path]:
     frozen = tuple(r["cell"] for r in rows if r["learner"] == "frozen_random")
     paths = [plot_curves(by_setting, phases, result.ngram(), title, result.folder / CURVES_FIGURE, frozen)]
     if len({r["wake_chars"] for r in separated}) >= 2:
-        paths.append(plot_phase_lengths(rows, result.folder))
+        paths.append(plot_phase_lengths(rows, result.folder, result.ngram()))
         entries = crossings(rows)
         if len({e["horizon_updates"] for e in entries}) >= 2:
             write_json(result.folder / CROSSING_JSON, entries)
