@@ -14,15 +14,15 @@ from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 
+from chars_per_gflop import SETTINGS as HEADLINE_SETTINGS  # the script beside this one
+
 import charff.training.trainer as trainer_module
 import charff.training.validation as validation
 from charff.config import load_config
 from charff.run import start_run
 from charff.schedule import Phase
 
-SETTINGS = ["model.hidden=[128,128,128]", "train.streams=8192", "corpus.name=aesop", "train.negatives=self_generated",
-            "train.schedule=interleaved", "model.activation=relu", "model.peer_normalisation=0",
-            "train.negative_mix=0", "train.lr_decay=constant", "train.readout_lr=0.001", "train.chars=3000000"]
+SETTINGS = [*HEADLINE_SETTINGS, "train.chars=3000000"]  # the headline speed measure's run
 # the parts of an evaluation: (module, function name, label)
 PARTS = ((validation, "score_split", "passes over calibration and validation, with the goodness readout"),
          (validation.FFNet, "candidate_goodness", "  of which the goodness readout's candidate passes"),
