@@ -1,7 +1,9 @@
 import json
+from pathlib import Path
 
 import pytest
 
+from charff.analysis.results import RunResult, SweepResult
 from charff.cli import main
 from charff.errors import CharffError
 from charff.sweep.grid import load_grid
@@ -121,3 +123,11 @@ def test_every_shipped_experiment_loads():
             assert load_grid(path).settings, path
         else:
             load_config(path)
+
+
+def test_a_sweep_over_alphabets_names_each_corpus_once():
+    def run(alphabet):
+        return RunResult(Path("."), [], {"corpus": {"name": "aesop", "alphabet": alphabet}})
+
+    result = SweepResult(Path("."), {}, {"a": [run("hinton30"), run("hinton30")], "b": [run("full")]})
+    assert result.corpus_names() == ["aesop (hinton30)", "aesop (full)"]

@@ -29,9 +29,10 @@ def draw_sweep(result: SweepResult) -> list[Path]:
     separated = [r for r in rows if is_separated(r)]
     shaded = {r["schedule"] for r in separated}
     phases = result.runs[separated[0]["cell"]][0].config().schedule.phases if len(shaded) == 1 else []
-    corpus = result.corpus()
-    title = (f"{manifest['description']}: {corpus['name']} ({corpus['alphabet']}), "
-             f"seeds {manifest['seeds']}; mean and 95% interval")
+    names = result.corpus_names()
+    yardstick_note = f"; n-gram lines: {names[0]}" if len(names) > 1 else ""
+    title = (f"{manifest['description']}: {', '.join(names)}, seeds {manifest['seeds']}; "
+             f"mean and 95% interval{yardstick_note}")
     by_setting = {name: curves(runs) for name, runs in result.runs.items()}
     frozen = tuple(r["cell"] for r in rows if r["learner"] == "frozen_random")
     paths = [plot_curves(by_setting, phases, result.ngram(), title, result.folder / CURVES_FIGURE, frozen)]

@@ -141,6 +141,13 @@ class SweepResult:
         first = next(iter(self.runs.values()))[0]
         return first.summary["corpus"]
 
+    def corpus_names(self) -> list[str]:
+        """Each distinct "name (alphabet)" the cells trained on, first cell's first: a grid may
+        vary the corpus or its alphabet, and ngram() is the first one's."""
+        names = [f"{run.summary['corpus']['name']} ({run.summary['corpus']['alphabet']})"
+                 for runs in self.runs.values() for run in runs]
+        return list(dict.fromkeys(names))
+
 
 def read_sweep(folder: Path) -> SweepResult:
     """A sweep whose cells have all finished (`charff ablate` / `charff reproduce` output)."""
