@@ -31,7 +31,8 @@ def draw_sweep(result: SweepResult) -> list[Path]:
     phases = result.runs[separated[0]["cell"]][0].config().schedule.phases if len(shaded) == 1 else []
     names = result.corpus_names()
     yardstick_note = f"; n-gram lines: {names[0]}" if len(names) > 1 else ""
-    title = (f"{manifest['description']}: {', '.join(names)}, seeds {manifest['seeds']}; "
+    # two lines, so that a long description stays clear of the legend
+    title = (f"{manifest['description']}\n{', '.join(names)}, seeds {manifest['seeds']}; "
              f"mean and 95% interval{yardstick_note}")
     by_setting = {name: curves(runs) for name, runs in result.runs.items()}
     frozen = tuple(r["cell"] for r in rows if r["learner"] == "frozen_random")
@@ -73,7 +74,10 @@ def write_report(result: SweepResult, console: Console) -> list[Path]:
     if manifest.get("fork") and any(r["role"] == "arm" for r in paired):
         figures += draw_law(result, paired)
     chars = sorted({run.summary["chars"] for runs in result.runs.values() for run in runs})
-    notes = [f"{manifest['description']}. Corpus {corpus['name']} ({corpus['source']}, {corpus['alphabet']}); "
+    names = result.corpus_names()
+    trained_on = (f"Corpus {corpus['name']} ({corpus['source']}, {corpus['alphabet']})" if len(names) == 1 else
+                  f"Corpora {', '.join(names)} (first: {corpus['source']}; n-gram rows are the first's)")
+    notes = [f"{manifest['description']}. {trained_on}; "
              f"{', '.join(f'{c:,}' for c in chars)} characters per cell; seeds {manifest['seeds']}; "
              "final validation numbers, mean ± 95% interval over seeds."]
     markdown = results_markdown(rows, ngram, f"charff sweep: {manifest['description']}", notes,
