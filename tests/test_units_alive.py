@@ -1,5 +1,7 @@
 """Units that cannot die: what each option guarantees."""
 
+import platform
+
 import pytest
 import torch
 
@@ -67,3 +69,10 @@ def goodness_after_a_long_sleep(loss: str) -> float:
 def test_a_long_sleep_phase_silences_layers_under_softplus_but_not_inside_a_band():
     assert goodness_after_a_long_sleep("softplus") < 0.1
     assert goodness_after_a_long_sleep("band") > 0.5
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="flush-to-zero is an x86 setting")
+def test_importing_charff_flushes_subnormals_in_every_torch_thread():
+    # a silent unit's tiny gradient products must not become slow subnormals (benchmarks/subnormals.py)
+    tiny = torch.full((1 << 20,), 1e-30)  # large enough to be split among the threads
+    assert torch.count_nonzero(tiny * 1e-10).item() == 0
