@@ -1,5 +1,6 @@
-"""Training time with subnormal floats flushed to zero (what `import charff` sets) and kept,
-the two alternating, each run in a fresh process, and whether their metrics are identical.
+"""Training time with subnormal floats flushed to zero (`train.flush_subnormals`, the default)
+and kept, the two alternating, each run in a fresh process, and whether their metrics are
+identical.
 
 Units that die (plain ReLU, no peer normalisation) leave gradients and Adam moments that
 underflow into subnormal floats, which the CPU computes many times slower than normal ones.
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -26,25 +26,12 @@ SETTINGS = {
 }
 
 
-def one_run(settings: list[str], keep: bool, out: Path) -> None:
-    """Train in this process; with keep, subnormals are kept (set before any parallel work)."""
-    import torch
-
-    import charff  # noqa: F401  (flushes subnormals)
-    from charff.config import load_config
-    from charff.run import finish_run, start_run
-
-    if keep:
-        torch.set_flush_denormal(False)
-    trainer = start_run(load_config(None, settings), out)
-    trainer.run()
-    finish_run(trainer)
-
-
 def timed(settings: list[str], keep: bool, out: Path) -> tuple[float, dict]:
     """Seconds of the training steps alone, and the final validation and test scores."""
-    command = [sys.executable, __file__, "--one", json.dumps(settings), "--out", str(out)]
-    subprocess.run(command + (["--keep"] if keep else []), check=True, capture_output=True)
+    command = ["charff", "train", "--out", str(out)]
+    for setting in [*settings, f"train.flush_subnormals={str(not keep).lower()}"]:
+        command += ["--set", setting]
+    subprocess.run(command, check=True, capture_output=True)
     summary = json.loads((out / "summary.json").read_text())
     return summary["seconds"], {"final": summary["final"], "test": summary["test"]}
 
@@ -53,12 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chars", type=int, default=300_000)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--one", help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
-    parser.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.one:
-        return one_run(json.loads(args.one), args.keep, Path(args.out))
     print(f"{args.chars:,} characters per run, evaluated once at the end; best of {args.rounds} rounds")
     print("| settings | subnormals kept (s) | flushed (s) | kept / flushed | identical metrics |")
     print("|---|---|---|---|---|")

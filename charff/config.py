@@ -136,6 +136,11 @@ class TrainConfig:
     fork_from: str = ""
     seed: int = 0
     device: str = "cpu"
+    # treat subnormal floats (below 1.2e-38) as zeros on the CPU: silent units' gradients and
+    # optimizer moments fall into them, which the CPU computes many times slower; as zeros they
+    # change no measured number (benchmarks/subnormals.py). Set when the trainer is built; torch's
+    # worker threads take it only if none has started yet, as in a fresh process.
+    flush_subnormals: bool = True
 
     @property
     def learner_kind(self) -> LearnerKind:

@@ -1,6 +1,9 @@
 """Units that cannot die: what each option guarantees."""
 
 import platform
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -71,8 +74,20 @@ def test_a_long_sleep_phase_silences_layers_under_softplus_but_not_inside_a_band
     assert goodness_after_a_long_sleep("band") > 0.5
 
 
+SUBNORMALS_AFTER_START = """
+import sys, torch
+from charff.run import start_run
+from tests.conftest import tiny_config
+start_run(tiny_config(flush_subnormals=sys.argv[1] == "on"), sys.argv[2])
+print(torch.count_nonzero(torch.full((1 << 20,), 1e-30) * 1e-10).item())  # split among the threads
+"""
+
+
 @pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="flush-to-zero is an x86 setting")
-def test_importing_charff_flushes_subnormals_in_every_torch_thread():
-    # a silent unit's tiny gradient products must not become slow subnormals (benchmarks/subnormals.py)
-    tiny = torch.full((1 << 20,), 1e-30)  # large enough to be split among the threads
-    assert torch.count_nonzero(tiny * 1e-10).item() == 0
+@pytest.mark.parametrize("setting, nonzero", [("on", 0), ("off", 1 << 20)])
+def test_a_new_run_flushes_subnormals_in_every_torch_thread_unless_told_not_to(tmp_path, setting, nonzero):
+    # a silent unit's tiny gradient products must not become slow subnormals (benchmarks/subnormals.py);
+    # a fresh process, as `charff train` is, so that torch's worker threads start after the setting
+    command = [sys.executable, "-c", SUBNORMALS_AFTER_START, setting, str(tmp_path / "run")]
+    result = subprocess.run(command, capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1])
+    assert int(result.stdout.split()[-1]) == nonzero
