@@ -115,6 +115,11 @@ class FFNet(nn.Module):
         for i, width in enumerate(widths):  # running mean activity per unit, for peer normalisation
             self.register_buffer(f"peer_mean_{i}", torch.zeros(width))
 
+    @property
+    def device(self) -> torch.device:
+        """Where the weights live: every caller puts the text it feeds the model here."""
+        return self.readout.weight.device
+
     def peer_means(self) -> list[torch.Tensor]:
         return [getattr(self, f"peer_mean_{i}") for i in range(len(self.layers))]
 

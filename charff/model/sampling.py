@@ -70,7 +70,7 @@ def generate(model: FFNet, prompt: torch.Tensor, count: int, max_new_chars: int,
     """Continue a prompt (ids, at least one window long) `count` times from the calibrated readout,
     never emitting `never` (the unknown symbol); returns (count, new chars)."""
     window = model.config.window
-    ids = prompt[None, :].expand(count, -1)
+    ids = prompt.to(model.device)[None, :].expand(count, -1)
     stream = StreamState.start(model, ids[:, :window])
     for end in range(window, ids.shape[1] + 1):  # warm the recurrent state on the prompt
         windows = ids[:, end - window : end]

@@ -199,6 +199,8 @@ def evaluate(model: FFNet, val: torch.Tensor, calibration: torch.Tensor, streams
     scores the validation split (the goodness and product readouts on goodness_chars positions of
     each, 0 meaning all). A net not trained by FF (goodness_readout False) has only the softmax
     readout to report."""
+    # the splits may come from a Dataset on the CPU while the model sits on a GPU
+    val, calibration = val.to(model.device), calibration.to(model.device)
     scored_by_goodness = goodness_chars if goodness_readout else None
     calibrating = score_split(model, calibration, streams, scored_by_goodness, None)
     record = {"calibration_chars": len(calibration)}
@@ -236,6 +238,6 @@ def product_summary(model: FFNet, calibrating: SplitPass, validating: SplitPass)
 def sample_stats(model: FFNet, val: torch.Tensor, vocab: Vocabulary, reference: Counter, seed: int) -> dict:
     """Statistics of fresh samples from the softmax readout after a validation prompt: the
     evaluation-time view of degenerate generation (runs of spaces and the like)."""
-    generator = torch.Generator(device=val.device).manual_seed(seed)
+    generator = torch.Generator(device=model.device).manual_seed(seed)
     out = generate(model, val[: 2 * model.config.window], SAMPLE_STREAMS, SAMPLE_CHARS, generator)
     return text_stats([vocab.decode(row) for row in out], reference, prefix="sample_")
