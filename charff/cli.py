@@ -15,8 +15,20 @@ from charff.config import CorpusConfig, TrainConfig, choices
 from charff.errors import CharffError, Stopped
 from charff.hooks.loggers import LOGGERS
 
-console = Console()
-errors = Console(stderr=True)
+DEFAULT_PRESET = "demo"
+UNWRAPPED = 100_000  # columns of a console that writes to a file or a pipe: lines stay whole there
+
+
+def console_for(stderr: bool) -> Console:
+    """A terminal's width on a terminal; elsewhere (a file, a pipe, a log) lines are never wrapped,
+    so setting names, verdicts and paths stay whole and greppable."""
+    if (sys.stderr if stderr else sys.stdout).isatty():
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, width=UNWRAPPED, soft_wrap=True)
+
+
+console = console_for(stderr=False)
+errors = console_for(stderr=True)
 
 
 def cmd_corpus_list(args) -> None:
@@ -124,7 +136,7 @@ def cmd_sample(args) -> None:
         print("---")
 
 
-def sweep(args, grid_path: Path, prefix: str, fall_back: bool) -> None:
+def sweep(args, grid_path: Path, prefix: str, fall_back: bool, yes: bool = False) -> None:
     from charff.config import parse_overrides
     from charff.rundir import default_run_dir
     from charff.sweep.execute import Executor, fall_back_from_aesop, run_sweep
@@ -140,7 +152,7 @@ def sweep(args, grid_path: Path, prefix: str, fall_back: bool) -> None:
     if fall_back:
         fall_back_from_aesop(grid, console)
     out = Path(args.out) if args.out else default_run_dir(prefix)
-    run_sweep(grid, out, executor, console, args.yes, tuple(args.log))
+    run_sweep(grid, out, executor, console, args.yes or yes, tuple(args.log))
 
 
 def parse_seeds(text: str | None) -> list[int] | None:
@@ -159,7 +171,9 @@ def parse_seeds(text: str | None) -> list[int] | None:
 def cmd_reproduce(args) -> None:
     from charff.sweep.grid import preset_path
 
-    sweep(args, preset_path(args.preset), f"reproduce-{Path(args.preset).stem}", fall_back=True)
+    # the default preset is the first command a newcomer runs: it runs, whatever the estimate says
+    sweep(args, preset_path(args.preset), f"reproduce-{Path(args.preset).stem}", fall_back=True,
+          yes=args.preset == DEFAULT_PRESET)
 
 
 def cmd_ablate(args) -> None:
@@ -244,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(func=cmd_evaluate)
 
     repro = sub.add_parser("reproduce", help="separated vs interleaved wake/sleep, side by side, with yardsticks")
-    repro.add_argument("--preset", default="demo",
+    repro.add_argument("--preset", default=DEFAULT_PRESET,
                        help="demo (bundled corpus, minutes), quick (aesop, about 10 min), paper (3x2000, "
                             "for a GPU), or a grid file path (default demo)")
     add_sweep_options(repro, workers=1)

@@ -32,6 +32,7 @@ from charff.rundir import (
     write_config,
 )
 from charff.storage import write_json, write_text_atomic
+from charff.threads import ThreadGovernor
 from charff.training.checkpoint import load_checkpoint, save_checkpoint
 from charff.training.negatives import NegativeGenerator, configured_negatives
 from charff.training.optim import granularity
@@ -65,7 +66,7 @@ def start_run(config: Config, run_dir: Path, hooks: list[Hook] = (), dataset: Da
                                   f"--resume {run_dir} or pick another --out")
             return continue_run(run_dir, hooks, lock)
         dataset = dataset or prepare_for(config)
-        trainer = Trainer(config, dataset, Path(run_dir), [MetricsLog(run_dir), *hooks], lock)
+        trainer = Trainer(config, dataset, Path(run_dir), [MetricsLog(run_dir), ThreadGovernor(), *hooks], lock)
         write_config(run_dir, config.to_dict())  # only once the trainer has accepted the config
         return trainer
     except BaseException:
@@ -103,13 +104,13 @@ def continue_run(run_dir: Path, hooks: list[Hook], lock: RunLock, device: str | 
     if not (Path(run_dir) / CHECKPOINT_FILE).exists():  # killed before its first checkpoint
         config = on_device(read_toml(Path(run_dir) / CONFIG_FILE, "config file", "retrain"), device)
         log.truncate(0)
-        return Trainer(config, prepare_for(config), Path(run_dir), [log, *hooks], lock)
+        return Trainer(config, prepare_for(config), Path(run_dir), [log, ThreadGovernor(), *hooks], lock)
     payload = load_checkpoint(run_dir)
     config = on_device(payload["config"], device)
     dataset = prepare_for(config)
     if dataset.vocab != Vocabulary.from_dict(payload["vocab"]):
         raise CharffError(f"the corpus behind {run_dir} changed since it was trained; restore it or retrain")
-    trainer = Trainer(config, dataset, Path(run_dir), [log, *hooks], lock)
+    trainer = Trainer(config, dataset, Path(run_dir), [log, ThreadGovernor(), *hooks], lock)
     trainer.load_state_dict(payload)
     log.truncate(trainer.records_written)
     return trainer

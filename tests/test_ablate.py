@@ -131,3 +131,33 @@ def test_a_sweep_over_alphabets_names_each_corpus_once():
 
     result = SweepResult(Path("."), {}, {"a": [run("hinton30"), run("hinton30")], "b": [run("full")]})
     assert result.corpus_names() == ["aesop (hinton30)", "aesop (full)"]
+
+
+def test_a_grid_over_budget_on_a_slow_machine_asks_and_leaves_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("charff.sweep.execute.measure_rate", lambda base, workers: 1.0)  # 1 char/s
+    grid = write(tmp_path, GRID)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["ablate", str(grid), "--out", str(tmp_path / "sweep")])
+    assert exit_info.value.code == 2
+    assert "--yes" in capsys.readouterr().err
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_the_default_preset_never_asks_for_yes(monkeypatch):
+    asked = []
+    monkeypatch.setattr("charff.sweep.execute.run_sweep", lambda grid, out, executor, console, yes, log: asked.append(
+        (grid.description, yes)))
+    main(["reproduce"])
+    main(["reproduce", "--preset", "quick"])
+    assert [yes for _, yes in asked] == [True, False]
+
+
+def test_a_missing_corpus_fails_before_the_speed_test_and_leaves_nothing(tmp_path, monkeypatch, capsys):
+    def never(*args):
+        raise AssertionError("the speed test ran")
+
+    monkeypatch.setattr("charff.sweep.execute.measure_rate", never)
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--corpus", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "out")])
+    assert "missing.txt" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -106,6 +106,7 @@ def run_sweep(grid: Grid, out: Path, executor: Executor, console: Console, yes: 
         import_ray()  # a missing Ray, or a cluster that does not answer, fails now, in one line
         if executor.address:
             check_cluster(executor.address)
+    measure_yardsticks(trunks + cells)  # a missing corpus fails here, before the speed test, leaving nothing
     workers = executor.workers if executor.kind == "local" else 1
     minutes = estimate_minutes(trunks + cells, measure_rate(grid.base, workers))
     where = "here" if executor.kind == "local" else "at one local worker's rate"
@@ -118,7 +119,6 @@ def run_sweep(grid: Grid, out: Path, executor: Executor, console: Console, yes: 
                           f"{grid.budget_minutes:g}; rerun with --yes to go ahead")
     make_dir(out)
     write_json(out / SWEEP_FILE, manifest(grid, cells, out))
-    measure_yardsticks(trunks + cells)
     if trunks:
         console.print(f"shared warm start: {grid.fork['train.chars']:,} characters per seed in {out / FORK_DIR}",
                       highlight=False)

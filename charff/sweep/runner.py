@@ -125,21 +125,28 @@ def run_in_workers(cells: list[Cell], pending: list[Cell], workers: int, on_done
                           "rerun the same command to resume the unfinished cells")
 
 
-def measure_rate(base: Config, workers: int = 1, seconds: float = 2.0) -> float:
-    """chars/s of all workers together, from an interleaved step of the base model run with one
-    worker's share of the threads (for the cost estimate; wake and sleep steps are faster)."""
+def measure_rate(base: Config, workers: int = 1, readings: int = 5, seconds: float = 0.4) -> float:
+    """chars/s of all workers together, for the cost estimate: interleaved steps of the base model
+    (wake and sleep steps are faster) on the threads a cell will train with (one per worker, or
+    the cores other processes leave free), after one untimed step, the median of `readings`. A
+    single short reading on a busy machine was off by 300x."""
+    import statistics
+
     import torch
 
     from charff.data.dataset import prepare
+    from charff.threads import free_cores, threads_for
     from charff.training.speed import step_rate
     from charff.training.trainer import Trainer
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers) if workers > 1 else threads)
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers) if workers > 1
+                          else threads_for(free_cores(), threads))
     try:
         trainer = Trainer(base, prepare("fables", base.corpus.alphabet, 0.1, base.model.window))
-        return max(1, min(workers, os.cpu_count() or 1)) * step_rate(trainer, "interleaved", seconds, warmup_steps=0,
-                                                                    min_steps=1)
+        rates = [step_rate(trainer, "interleaved", seconds, warmup_steps=0 if n else 1, min_steps=1)
+                 for n in range(readings)]
+        return max(1, min(workers, os.cpu_count() or 1)) * statistics.median(rates)
     finally:
         torch.set_num_threads(threads)
 
