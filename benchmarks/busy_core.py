@@ -65,7 +65,8 @@ def main() -> None:
         print(f"| {load} | {best[(load, 'free cores')]:,.0f} | {best[(load, 'fixed')]:,.0f} |")
     print(f"busy / idle, free cores: {best[('one core busy', 'free cores')] / best[('idle', 'free cores')]:.2f} "
           f"(goal at least 0.40); fixed: {best[('one core busy', 'fixed')] / best[('idle', 'fixed')]:.2f}")
-    print(f"idle, free cores / fixed: {best[('idle', 'free cores')] / best[('idle', 'fixed')]:.2f} (goal at least 0.90)")
+    idle_ratio = best[("idle", "free cores")] / best[("idle", "fixed")]
+    print(f"idle, free cores / fixed: {idle_ratio:.2f} (goal at least 0.90)")
 
 
 if __name__ == "__main__":
