@@ -38,6 +38,7 @@ from charff.training.negatives import NegativeGenerator, configured_negatives
 from charff.training.optim import granularity
 from charff.training.trainer import Trainer
 from charff.training.validation import evaluate
+from charff.training.yardstick import common_auc
 
 SAMPLE_COUNT, SAMPLE_LENGTH = 16, 250  # samples.txt: continuations per readout (three printed), characters each
 COMMON_SYMBOLS = 30  # samples' rare characters: those outside the corpus's 30 most frequent
@@ -201,6 +202,10 @@ def finish_run(trainer: Trainer) -> dict:
     updates = {**granularity(trainer.config), "updates": trainer.learner.updates}
     test = test_scores(trainer.model, trainer.dataset, trainer.config, trainer.negatives)
     summary = summarise(read_records(trainer.run_dir), trainer.dataset, trainer.chars, trainer.elapsed, updates, test)
+    t = trainer.config.train
+    if t.fork_from and t.learner_kind.ff:  # every arm of a fork against the same negatives
+        summary["common_auc"] = common_auc(trainer.model, trainer.negatives, trainer.dataset, Path(t.fork_from),
+                                           t.eval_streams, t.seed)
     summary["samples"] = write_samples(trainer)
     write_json(trainer.run_dir / SUMMARY_FILE, summary)
     trainer.release()

@@ -30,8 +30,9 @@ LOCK_FILE = ".lock"
 FORK_DIR = "fork"  # a forked sweep's shared warm starts: SWEEP/fork/seedN
 
 
-def warm_start_dir(sweep: Path, seed: int) -> Path:
-    return Path(sweep) / FORK_DIR / f"seed{seed}"
+def warm_start_dir(sweep: Path, seed: int, trunk: str = "") -> Path:
+    """SWEEP/fork/seedN, or SWEEP/fork/TRUNK/seedN when the settings have warm starts of their own."""
+    return Path(sweep) / FORK_DIR / trunk / f"seed{seed}"
 
 
 def default_run_dir(prefix: str = "train") -> Path:

@@ -1,5 +1,5 @@
 """Paired comparisons: every setting of a sweep against its interleaved twin and its frozen null,
-seed by seed, with 95% intervals over seeds, and one verdict per setting.
+seed by seed, and one verdict per setting.
 
 Settings are grouped by everything but their schedule and update granularity (train.accumulate);
 in a group the twin is the interleaved setting with one update per step, the null is the frozen
@@ -7,16 +7,19 @@ one, and a separated P/P setting's large-batch twin is the interleaved one whose
 characters of one cycle, 2P. Seeds pair up: in a forked sweep the arms of one seed share their
 warm start, text and random numbers, so a difference of one seed cancels what they share.
 
-Verdicts, on FF's own signals at the end: the goodness readout's accuracy and the goodness AUC
-(real windows against the run's configured negatives), on the validation split at the last
-evaluation or on the test split the finished model was scored on once, with the margins the
-project has always used for a crossing (2 points, 0.02 AUC):
-- "indistinguishable from the frozen null": on neither measure is the difference from the null
-  outside its 95% interval;
-- "below the frozen null": on some measure the whole interval lies below zero;
-- otherwise, against the twin's mean: "holds" when the mean shortfall is within the margin on both
-  measures, "falls behind" when it is not. `resolved` says whether the 95% interval lies wholly
-  on that side of the margin on the deciding measure(s): with 3 seeds it often does not.
+The measures are FF's own signals at the end: the goodness readout's accuracy and the goodness
+AUC, on the validation split at the last evaluation or on the test split the finished model was
+scored on once. The AUC is the common yardstick's (every arm of a warm start against the same
+saved negatives, training/yardstick.py) where the runs have it, else each run's own negatives.
+Verdicts of a setting against its twin and null, with margins of 2 points and 0.02 AUC:
+- "below the frozen null": on some measure the 95% interval of (setting - null) lies below zero;
+- "holds": an equivalence, by two one-sided tests: on both measures the 90% interval of
+  (setting - twin) lies inside +-margin;
+- "falls behind": on some measure the 90% interval of (setting - twin) lies below -margin;
+- "ahead of the twin": on some measure it lies above +margin;
+- otherwise "not resolved" (always so with one seed: there is no interval).
+A twin's own row says whether it learns after the fork: its gain over the null, resolved when the
+95% interval lies above zero.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from __future__ import annotations
 from charff.analysis.results import RunResult, SweepResult
 from charff.measures.stats import mean_ci
 
-METRICS = ("goodness_acc", "goodness_auc", "product_acc", "softmax_acc")
-MARGINS = {"goodness_acc": 0.02, "goodness_auc": 0.02}  # what "within" a twin means, per measure
+METRICS = ("goodness_acc", "goodness_auc", "goodness_auc_common", "product_acc", "softmax_acc")
+ACC, OWN_AUC, COMMON_AUC = "goodness_acc", "goodness_auc", "goodness_auc_common"
+MARGIN = {ACC: 0.02, OWN_AUC: 0.02, COMMON_AUC: 0.02}  # what "within" a twin means, per measure
 VARIES = ("train.schedule", "train.accumulate")  # what may differ between a setting and its twin
 # nor do these change what is learned: when and how a run is evaluated and measured, where it forked from
 IGNORED = ("train.seed", "train.fork_from", "train.eval", "train.measure_gradients")
+UNRESOLVED = "not resolved"
 
 
 def group_of(run: RunResult) -> tuple:
@@ -69,9 +74,13 @@ def batch_twin(result: SweepResult, arm: str, batches: list[str]) -> str | None:
 
 
 def finals(runs: list[RunResult], split: str = "val") -> dict[int, dict]:
-    """seed -> the finished model's metrics: the last evaluation's (val) or the test split's."""
+    """seed -> the finished model's metrics: the last evaluation's (val) or the test split's, and
+    the common yardstick's AUC on that split where the run has one."""
     def scores(run: RunResult) -> dict:
-        return run.evals[-1] if split == "val" else (run.summary or {}).get("test") or {}
+        summary = run.summary or {}
+        found = dict(run.evals[-1] if split == "val" else summary.get("test") or {})
+        found[COMMON_AUC] = (summary.get("common_auc") or {}).get(split)
+        return found
 
     return {run.config().train.seed: {m: scores(run).get(m) for m in METRICS} for run in runs}
 
@@ -82,44 +91,55 @@ def has_test_split(result: SweepResult) -> bool:
 
 
 def differences(mine: dict, theirs: dict) -> dict:
-    """Per metric, the mean and 95% half-width of mine - theirs over the seeds both have."""
+    """Per metric, over the seeds both have: mine - theirs per seed, its mean and the half-widths
+    of its 95% and 90% intervals (None with fewer than two seeds: one seed has no interval)."""
     seeds = sorted(set(mine) & set(theirs))
-    out = {"paired_seeds": len(seeds)}
+    out = {"paired_seeds": len(seeds), "per_seed": {}}
     for metric in METRICS:
-        values = [mine[s][metric] - theirs[s][metric] for s in seeds
-                  if mine[s][metric] is not None and theirs[s][metric] is not None]
-        out[metric], out[metric + "_ci95"] = mean_ci(values) if values else (None, None)
+        values = {s: mine[s][metric] - theirs[s][metric] for s in seeds
+                  if mine[s][metric] is not None and theirs[s][metric] is not None}
+        out["per_seed"][metric] = values
+        out[metric] = mean_ci(list(values.values()))[0] if values else None
+        several = len(values) >= 2
+        out[metric + "_ci95"] = mean_ci(list(values.values()))[1] if several else None
+        out[metric + "_ci90"] = mean_ci(list(values.values()), 90)[1] if several else None
     return out
 
 
-def interval(diff: dict, metric: str) -> tuple[float, float] | None:
-    if diff is None or diff[metric] is None:
+def interval(diff: dict | None, metric: str, level: int = 95) -> tuple[float, float] | None:
+    if diff is None or diff[metric] is None or diff[f"{metric}_ci{level}"] is None:
         return None
-    return diff[metric] - diff[metric + "_ci95"], diff[metric] + diff[metric + "_ci95"]
+    half = diff[f"{metric}_ci{level}"]
+    return diff[metric] - half, diff[metric] + half
+
+
+def auc_measure(diff: dict) -> str:
+    """The common yardstick's AUC where every paired seed has it, else the runs' own."""
+    return COMMON_AUC if diff[COMMON_AUC] is not None and len(diff["per_seed"][COMMON_AUC]) == \
+        diff["paired_seeds"] else OWN_AUC
 
 
 def verdict(vs_twin: dict | None, vs_null: dict | None) -> str:
     if vs_null is not None:
-        spans = [s for s in (interval(vs_null, m) for m in MARGINS) if s is not None]
-        if any(high < 0 for _, high in spans):
+        spans = [interval(vs_null, m) for m in (ACC, auc_measure(vs_null))]
+        if any(span is not None and span[1] < 0 for span in spans):
             return "below the frozen null"
-        if spans and not any(low > 0 for low, _ in spans):
-            return "indistinguishable from the frozen null"
-    if vs_twin is None or vs_twin["goodness_acc"] is None:
-        return "learns after the fork" if vs_null is not None else "no twin"
-    within = all(vs_twin[m] >= -margin for m, margin in MARGINS.items())
-    return "holds" if within else "falls behind"
-
-
-def resolved(vs_twin: dict | None, holds: bool) -> bool | None:
-    """Whether the 95% intervals agree with the verdict against the twin: every interval's lower end
-    within the margin (holds), or some interval wholly beyond it (falls behind)."""
-    spans = {m: interval(vs_twin, m) for m in MARGINS}
-    if vs_twin is None or any(span is None for span in spans.values()):
-        return None
-    if holds:
-        return all(spans[m][0] >= -MARGINS[m] for m in MARGINS)
-    return any(spans[m][1] < -MARGINS[m] for m in MARGINS)
+    if vs_twin is None or vs_twin[ACC] is None:
+        if vs_null is None:
+            return "no twin"
+        span = interval(vs_null, ACC)
+        return "learns after the fork" if span is not None and span[0] > 0 else "gain over the null not resolved"
+    measures = (ACC, auc_measure(vs_twin))
+    spans = {m: interval(vs_twin, m, 90) for m in measures}
+    if any(span is None for span in spans.values()):
+        return UNRESOLVED
+    if all(-MARGIN[m] < spans[m][0] and spans[m][1] < MARGIN[m] for m in measures):
+        return "holds"
+    if any(spans[m][1] < -MARGIN[m] for m in measures):
+        return "falls behind"
+    if any(spans[m][0] > MARGIN[m] for m in measures):
+        return "ahead of the twin"
+    return UNRESOLVED
 
 
 def paired_rows(result: SweepResult, split: str = "val") -> list[dict]:
@@ -143,25 +163,27 @@ def paired_rows(result: SweepResult, split: str = "val") -> list[dict]:
                 said = verdict(vs_twin, vs_null)
                 rows.append({"cell": name, "role": role, "cycle_chars": cycle_chars(result.runs[name][0]),
                              "vs_twin": vs_twin, "vs_null": vs_null, "batch_twin": batch, "vs_batch": vs_batch,
-                             "verdict": said, "resolved": resolved(vs_twin, said == "holds")
-                             if said in ("holds", "falls behind") else None})
+                             "verdict": said, "resolved": said != UNRESOLVED,
+                             "per_seed": {seed: values for seed, values in sorted(mine.items())}})
     return rows
 
 
 def paired_markdown(rows: list[dict]) -> str:
-    def cell(diff: dict | None, metric: str, scale: float, digits: int) -> str:
+    def cell(diff: dict | None, metric: str, scale: float, digits: int, level: int) -> str:
         if diff is None or diff[metric] is None:
             return "-"
-        return f"{diff[metric] * scale:+.{digits}f} ±{diff[metric + '_ci95'] * scale:.{digits}f}"
+        half = diff[f"{metric}_ci{level}"]
+        text = f"{diff[metric] * scale:+.{digits}f}"
+        return text if half is None else f"{text} ±{half * scale:.{digits}f}"
 
-    lines = ["| setting | role | goodness acc - twin (points) | AUC - twin | goodness acc - null (points) | "
-             "AUC - null | goodness acc - large-batch twin (points) | seeds | verdict |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| setting | role | goodness acc - twin (points, 90%) | common AUC - twin (90%) | own AUC - twin (90%) | "
+             "goodness acc - null (points, 95%) | common AUC - null (95%) | "
+             "goodness acc - large-batch twin (points, 95%) | seeds | verdict |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         seeds = (row["vs_twin"] or row["vs_null"])["paired_seeds"]
-        diffs = [cell(row["vs_twin"], "goodness_acc", 100, 1), cell(row["vs_twin"], "goodness_auc", 1, 3),
-                 cell(row["vs_null"], "goodness_acc", 100, 1), cell(row["vs_null"], "goodness_auc", 1, 3),
-                 cell(row["vs_batch"], "goodness_acc", 100, 1)]
-        sure = {True: " (resolved)", False: " (unresolved: an interval crosses the margin)", None: ""}[row["resolved"]]
-        lines.append(f"| {row['cell']} | {row['role']} | {' | '.join(diffs)} | {seeds} | {row['verdict']}{sure} |")
+        diffs = [cell(row["vs_twin"], ACC, 100, 1, 90), cell(row["vs_twin"], COMMON_AUC, 1, 3, 90),
+                 cell(row["vs_twin"], OWN_AUC, 1, 3, 90), cell(row["vs_null"], ACC, 100, 1, 95),
+                 cell(row["vs_null"], COMMON_AUC, 1, 3, 95), cell(row["vs_batch"], ACC, 100, 1, 95)]
+        lines.append(f"| {row['cell']} | {row['role']} | {' | '.join(diffs)} | {seeds} | {row['verdict']} |")
     return "\n".join(lines) + "\n"

@@ -12,6 +12,8 @@
     [fork]                         # optional: one shared warm start per seed (OUT/fork/seedN), run
     "train.chars" = 2_000_000      # first; every FF cell then continues from it (train.fork_from)
                                    # and counts its characters from the fork
+    per_setting = ["train.lr"]     # optional: these keys take each setting's value in its warm
+                                   # start too: one per distinct value set (OUT/fork/lr=0.01/seedN)
 
 A setting is one grid combination under one arm; a cell is a setting with one seed, trained in
 its own run directory OUT/SETTING/seedN.
@@ -56,24 +58,35 @@ class Grid:
     base: Config
     settings: list[Setting] = field(default_factory=list)
     fork: dict = field(default_factory=dict)  # the warm start's settings over base; empty: no fork
+    per_setting: tuple[str, ...] = ()  # keys whose setting's value its warm start takes too
 
     def config_for(self, setting: Setting, seed: int, out: Path | None = None) -> Config:
         values = {**setting.values, "train.seed": seed}
         # a yardstick learner (frozen random layers, backprop) trains from scratch: an FF trunk is not its own
         forks = LEARNERS[setting.values.get("train.learner", self.base.train.learner)].ff
         if self.fork and out is not None and forks:
-            values["train.fork_from"] = str(self.trunk_dir(out, seed))
+            values["train.fork_from"] = str(self.trunk_dir(out, seed, self.trunk_of(setting)))
         return with_settings(self.base, values)
 
-    def trunk_dir(self, out: Path, seed: int) -> Path:
-        return warm_start_dir(out, seed).resolve()
+    def trunk_of(self, setting: Setting) -> str:
+        """The name of the warm start a setting forks from ("" when every setting shares one)."""
+        return grid_name({k: setting.values[k] for k in self.per_setting if k in setting.values})
+
+    def trunk_dir(self, out: Path, seed: int, trunk: str = "") -> Path:
+        return warm_start_dir(out, seed, trunk).resolve()
 
     def trunks(self, out: Path, log: tuple[str, ...] = ()) -> list[Cell]:
-        """The shared warm starts, one per seed; they run before every other cell."""
+        """The shared warm starts, one per seed (and per value set of `per_setting`); they run
+        before every other cell."""
         if not self.fork:
             return []
-        return [Cell(FORK_DIR, seed, with_settings(self.base, {**self.fork, "train.seed": seed}),
-                     self.trunk_dir(out, seed), log) for seed in self.seeds]
+        names = {self.trunk_of(s): s for s in self.settings
+                 if LEARNERS[s.values.get("train.learner", self.base.train.learner)].ff}
+        return [Cell(f"{FORK_DIR}/{name}" if name else FORK_DIR, seed,
+                     with_settings(self.base, {**{k: setting.values[k] for k in self.per_setting
+                                                  if k in setting.values}, **self.fork, "train.seed": seed}),
+                     self.trunk_dir(out, seed, name), log)
+                for name, setting in names.items() for seed in self.seeds]
 
     def cells(self, out: Path, log: tuple[str, ...] = ()) -> list[Cell]:
         return [Cell(s.name, seed, self.config_for(s, seed, out), Path(out) / s.name / f"seed{seed}", log)
@@ -133,10 +146,11 @@ def load_grid(path: Path, overrides: dict | None = None, seeds: list[int] | None
         raise CharffError(f"grid in {path} is empty; give [grid] lists or [arms.NAME] tables")
     base = apply_all(Config(), {**flatten(spec.get("base", {})), **(overrides or {})})
     fork = flatten(spec.get("fork", {}))
+    per_setting = tuple(fork.pop("per_setting", ()))
     if fork and "train.chars" not in fork:
         raise CharffError(f"[fork] in {path} needs \"train.chars\": the length of the shared warm start")
     result = Grid(spec.get("description", Path(path).stem), seeds, spec.get("budget_minutes", 30), base,
-                  settings_of(grid, arms), fork)
+                  settings_of(grid, arms), fork, per_setting)
     names = [s.name for s in result.settings]
     repeated = next((n for n in names if names.count(n) > 1), None) or next(
         (seed for seed in seeds if seeds.count(seed) > 1), None)

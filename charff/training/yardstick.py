@@ -1,0 +1,113 @@
+"""One yardstick for the goodness AUC of every arm of a fork: the same negative characters for all.
+
+Each arm's own AUC compares real windows with the negatives that arm generates, so two arms are
+scored against different tests (a separated arm's readout makes its negatives only in its wake
+phases; a frozen null keeps the warm start's). Here the warm start's negative generator (its
+readout mixed with the configured proposal, restarting from real text as in training) draws the
+negative characters of a split once, and they are saved beside the warm start. Every arm forked
+from it then replays exactly those characters: the windows are the same for all arms; only the
+recurrent state each arm computes over them is its own, as it must be for its goodness.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import torch
+
+from charff.config import config_from_dict
+from charff.data.dataset import Dataset
+from charff.model.network import FFNet
+from charff.training.checkpoint import load_checkpoint
+from charff.training.negatives import NegativeGenerator, configured_negatives
+from charff.training.validation import layout, score_split
+
+YARDSTICK_FILE = "common_negatives.pt"
+SPLITS = ("val", "test")
+
+
+class Recording(NegativeGenerator):
+    """Draws as configured and keeps every draw, in order."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.drawn: list[torch.Tensor] = []
+
+    def draw(self, logits: torch.Tensor, forbid: torch.Tensor) -> torch.Tensor:
+        chars = super().draw(logits, forbid)
+        self.drawn.append(chars.cpu())
+        return chars
+
+
+class Replaying(NegativeGenerator):
+    """Gives back recorded draws, in order, whatever the model's readout would propose."""
+
+    def __init__(self, *args, recorded: torch.Tensor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.recorded, self.next_draw = recorded, 0
+
+    def draw(self, logits: torch.Tensor, forbid: torch.Tensor) -> torch.Tensor:
+        chars = self.recorded[self.next_draw].to(logits.device)
+        self.next_draw += 1
+        return chars
+
+
+def bank(kind: type, model: FFNet, template: NegativeGenerator, ids: torch.Tensor, streams: int, seed: int,
+         **extra) -> NegativeGenerator:
+    """A negatives bank of `kind` for scoring `ids` with `streams` streams, like validation's."""
+    rows = layout(len(ids), streams, model.config.window)[0]
+    generator = torch.Generator(device=model.device).manual_seed(seed)
+    fresh = template.fresh(rows, generator)
+    return kind(model, fresh.train, fresh.proposal, fresh.never, generator, **extra)
+
+
+@torch.no_grad()
+def draw_common_negatives(trunk_dir: Path, dataset: Dataset) -> dict[str, torch.Tensor]:
+    """The warm start's negatives of every split, drawn once: split -> (steps, rows, k) characters."""
+    payload = load_checkpoint(trunk_dir)
+    config = config_from_dict(payload["config"])
+    model = FFNet(config.model, dataset.vocab.size)
+    model.load_state_dict(payload["model"])
+    model.eval()
+    t = config.train
+    template = configured_negatives(model, t, dataset.train, dataset.vocab, torch.Generator())
+    out = {}
+    for split in SPLITS:
+        ids = getattr(dataset, split)
+        if len(ids):
+            recording = bank(Recording, model, template, ids, t.eval_streams, t.seed)
+            score_split(model, ids, t.eval_streams, None, recording)
+            out[split] = torch.stack(recording.drawn)
+    return out
+
+
+def common_negatives(trunk_dir: Path, dataset: Dataset) -> dict[str, torch.Tensor]:
+    """The saved yardstick of a warm start, drawn and saved by the first arm that asks. Drawing
+    is deterministic, so arms finishing at once write the same bytes."""
+    path = Path(trunk_dir) / YARDSTICK_FILE
+    if path.is_file():
+        return torch.load(path, weights_only=True)
+    drawn = draw_common_negatives(Path(trunk_dir), dataset)
+    buffer = io.BytesIO()
+    torch.save(drawn, buffer)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(buffer.getvalue())
+    os.replace(tmp, path)
+    return drawn
+
+
+@torch.no_grad()
+def common_auc(model: FFNet, template: NegativeGenerator, dataset: Dataset, trunk_dir: Path, streams: int,
+               seed: int) -> dict[str, float]:
+    """split -> the goodness AUC of real windows against the warm start's saved negatives."""
+    was_training = model.training
+    model.eval()
+    out = {}
+    for split, recorded in common_negatives(trunk_dir, dataset).items():
+        ids = getattr(dataset, split).to(model.device)
+        replay = bank(Replaying, model, template, ids, streams, seed, recorded=recorded)
+        out[split] = score_split(model, ids, streams, None, replay).diagnostics["goodness_auc"]
+    model.train(was_training)
+    return out
