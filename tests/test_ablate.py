@@ -161,3 +161,16 @@ def test_a_missing_corpus_fails_before_the_speed_test_and_leaves_nothing(tmp_pat
         main(["reproduce", "--corpus", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "out")])
     assert "missing.txt" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_settings_can_have_warm_starts_of_their_own(tmp_path):
+    grid = load_grid(write(tmp_path, GRID.replace('[grid]', '[fork]\n"train.chars" = 512\n'
+                                                  'per_setting = ["train.lr"]\n[grid]\n"train.lr" = [0.01, 0.001]')))
+    out = tmp_path / "out"
+    trunks = grid.trunks(out)
+    assert sorted(str(t.run_dir.relative_to(out.resolve())) for t in trunks) == [
+        "fork/lr=0.001/seed0", "fork/lr=0.001/seed1", "fork/lr=0.01/seed0", "fork/lr=0.01/seed1"]
+    assert {t.config.train.lr for t in trunks} == {0.01, 0.001} and all(t.config.train.chars == 512 for t in trunks)
+    for cell in grid.cells(out):
+        trunk = Path(cell.config.train.fork_from)
+        assert trunk.parent.name == f"lr={cell.config.train.lr}" and trunk.name == f"seed{cell.seed}"

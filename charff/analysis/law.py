@@ -1,9 +1,12 @@
-"""The separation law read off a forked sweep (experiments/separation_law.toml).
+"""The separation law read off a forked sweep (experiments/separation_law.toml,
+experiments/separation_breaks.toml).
 
-For every momentum horizon H, the crossing phase length P*: bracketed between the longest
-separated phase that still holds against its interleaved twin and the shortest that does not.
-Beside it, the two predictors, measured on the shared warm start at the fork (its last
-evaluation, mean over seeds):
+For every setting apart from its schedule (a momentum horizon H, a learning rate), the crossing
+phase length P*: bracketed between the longest separated phase that holds against its interleaved
+twin (an equivalence, see analysis/paired.py) and the shortest that falls behind it or below the
+frozen null. A phase whose verdict is "not resolved" counts for neither, so a bracket may stay
+open at either end; an open end is drawn as an arrow, never as a point. Beside it, the two
+predictors, measured on the warm start at the fork (its last evaluation, mean over seeds):
 - the momentum view: H / R updates, R the one-sided ratio (P* ~ c x H / R);
 - the large-batch view: the gradient noise scale B_noise, in characters (a P/P cycle is one
   update over 2P characters, free per character while 2P stays below B_noise, so P* ~ B_noise / 2).
@@ -11,27 +14,40 @@ evaluation, mean over seeds):
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from charff.analysis.paired import role_of
-from charff.analysis.results import SweepResult, read_run
+from charff.analysis.paired import group_of, role_of
+from charff.analysis.results import RunResult, SweepResult, read_run
 from charff.measures.stats import mean_ci
-from charff.rundir import warm_start_dir
+from charff.rundir import FORK_DIR
 
 LAW_JSON, LAW_FIGURE = "law.json", "law.png"
+FAILS = ("falls behind", "below the frozen null")
 
 
-def warm_starts(result: SweepResult) -> dict[int, dict]:
-    """seed -> the last evaluation of its shared warm start: the state every arm forked from."""
-    return {seed: read_run(warm_start_dir(result.folder, seed)).evals[-1] for seed in result.manifest["seeds"]}
+def warm_start_of(result: SweepResult, run: RunResult) -> Path | None:
+    """The warm start a cell forked from, found inside the sweep's folder wherever it now lies."""
+    fork = run.config().train.fork_from
+    if not fork:
+        return None
+    parts = Path(fork).parts
+    return result.folder.joinpath(*parts[len(parts) - 1 - parts[::-1].index(FORK_DIR):])
 
 
-def at_fork(result: SweepResult) -> dict:
+def fork_records(result: SweepResult, runs: list[RunResult]) -> dict[int, dict]:
+    """seed -> the last evaluation of the warm start each of these runs forked from."""
+    out = {}
+    for run in runs:
+        trunk = warm_start_of(result, run)
+        if trunk is not None:
+            out[run.config().train.seed] = read_run(trunk).evals[-1]
+    return out
+
+
+def at_fork(records: list[dict]) -> dict:
     """The predictors measured on the warm starts (one per seed): mean and 95% interval."""
-    records = warm_starts(result).values()
     out = {}
     for key in ("one_sided_ratio", "noise_scale"):
         values = [r[key] for r in records if r.get(key) is not None]
@@ -39,49 +55,69 @@ def at_fork(result: SweepResult) -> dict:
     return out
 
 
+def setting_label(cell: str) -> str:
+    """A cell's name without its arm: what its twin, null and separated arms share."""
+    return ",".join(part for part in cell.split(",") if not part.startswith("arm=")) or "base"
+
+
 def crossings(result: SweepResult, paired: list[dict]) -> list[dict]:
-    """One entry per horizon: the separated arms' P and verdicts, P*'s bracket and the predictors."""
-    fork = at_fork(result)
-    by_horizon: dict[float, list[dict]] = {}
+    """One entry per setting apart from the schedule: the separated arms' P and verdicts, P*'s
+    bracket and the predictors at the fork."""
+    groups: dict[tuple, list[dict]] = {}
     for row in paired:
         if row["role"] == "arm" and row["cycle_chars"]:
-            train = result.runs[row["cell"]][0].config().train
-            by_horizon.setdefault(train.momentum, []).append({**row, "phase_chars": row["cycle_chars"] // 2,
-                                                              "chars_per_update": train.streams * train.accumulate})
+            groups.setdefault(group_of(result.runs[row["cell"]][0]), []).append(row)
     entries = []
-    for momentum, arms in sorted(by_horizon.items()):
-        arms.sort(key=lambda a: a["phase_chars"])
-        per_update = arms[0]["chars_per_update"]
-        failing = [a["phase_chars"] for a in arms if a["verdict"] != "holds"]
+    for arms in groups.values():
+        arms.sort(key=lambda a: a["cycle_chars"])
+        runs = result.runs[arms[0]["cell"]]
+        train = runs[0].config().train
+        per_update = train.streams * train.accumulate
+        fork = at_fork(list(fork_records(result, runs).values()))
+        phases = [(a["cycle_chars"] // 2, a["verdict"]) for a in arms]
+        failing = [p for p, said in phases if said in FAILS]
         first_fail = failing[0] if failing else None
-        holding = [a["phase_chars"] for a in arms if a["verdict"] == "holds"
-                   and (first_fail is None or a["phase_chars"] < first_fail)]
-        horizon = 1 / (1 - momentum)
+        holding = [p for p, said in phases if said == "holds" and (first_fail is None or p < first_fail)]
+        horizon = 1 / (1 - train.momentum) if train.momentum else 1.0
         ratio = fork["one_sided_ratio"]
         entries.append({
-            "momentum": momentum, "horizon_updates": horizon, "horizon_chars": horizon * per_update,
-            "arms": {a["cell"]: {"phase_chars": a["phase_chars"], "verdict": a["verdict"]} for a in arms},
-            "crossing_above_chars": holding[-1] if holding else None,  # P* is above this (None: below all)
-            "crossing_below_chars": first_fail,  # P* is at or below this (None: above every P tried)
+            "setting": setting_label(arms[0]["cell"]), "optimizer": train.optimizer, "lr": train.lr,
+            "momentum": train.momentum, "horizon_updates": horizon, "horizon_chars": horizon * per_update,
+            "arms": {a["cell"]: {"phase_chars": a["cycle_chars"] // 2, "verdict": a["verdict"]} for a in arms},
+            "crossing_above_chars": holding[-1] if holding else None,  # P* is above this (None: not shown)
+            "crossing_below_chars": first_fail,  # P* is at or below this (None: not shown)
+            "bracket": bracket_text({"crossing_above_chars": holding[-1] if holding else None,
+                                     "crossing_below_chars": first_fail}),
             "one_sided_ratio": ratio, "noise_scale_chars": fork["noise_scale"],
             "h_over_r_chars": horizon / ratio * per_update if ratio else None,
         })
     return entries
 
 
-def bracket(entry: dict, tried: tuple[float, float]) -> tuple[float, float, float]:
-    """(point, low, high) of P* on a log axis; an open end is drawn a factor of 2 past the last P tried."""
-    low = entry["crossing_above_chars"] or tried[0] / 2
-    high = entry["crossing_below_chars"] or tried[1] * 2
-    point = math.sqrt(low * high)
-    return point, point - low, high - point
-
-
 def bracket_text(entry: dict) -> str:
     low, high = entry["crossing_above_chars"], entry["crossing_below_chars"]
+    if low is None and high is None:
+        return "P* not bracketed: no phase length resolved"
     if high is None:
-        return f"P* > {low:,}" if low else "no separated arm"
-    return f"P* in ({low:,}, {high:,}]" if low else f"P* <= {high:,} (every P fails)"
+        return f"P* > {low:,} (open above: no longer phase fell behind)"
+    if low is None:
+        return f"P* <= {high:,} (open below: no shorter phase resolved as holding)"
+    return f"P* in ({low:,}, {high:,}]"
+
+
+def draw_bracket(ax, x: float, entry: dict, tried: tuple[float, float], style: dict) -> None:
+    """A closed bracket as a bar between its ends; an open end as an arrow from the end it has,
+    pointing where P* may lie, with no point drawn at an invented place."""
+    low, high = entry["crossing_above_chars"], entry["crossing_below_chars"]
+    if low is not None and high is not None:
+        ax.plot([x, x], [low, high], lw=3, solid_capstyle="butt", **style)
+        ax.plot([x, x], [low, high], ls="none", marker="_", ms=14, color=style["color"])
+    elif low is not None or high is not None:
+        start = low if low is not None else high
+        end = tried[1] * 1.8 if low is not None else tried[0] / 1.8
+        ax.annotate("", xy=(x, end), xytext=(x, start),
+                    arrowprops={"arrowstyle": "-|>", "lw": 2.5, "color": style["color"]})
+        ax.plot([x], [start], ls="none", marker="_", ms=14, **style)
 
 
 def plot_law(entries: list[dict], path: Path) -> Path:
@@ -92,19 +128,18 @@ def plot_law(entries: list[dict], path: Path) -> Path:
     limits = (min(tried), max(tried))
     predictors = (("h_over_r_chars", "momentum view: H / R at the fork (characters)"),
                   ("noise_scale_chars", "large-batch view: B_noise / 2 at the fork (characters)"))
+    colours = [f"C{n}" for n in range(10)]
     for ax, (key, label) in zip(axes, predictors, strict=True):
         xs = []
         for n, entry in enumerate(entries):
             x = entry[key] / (2 if key == "noise_scale_chars" else 1) if entry[key] else None
             if x is None or x <= 0:
                 continue
-            y, below, above = bracket(entry, limits)
-            # points that share a predictor (one warm start, two horizons) stay visible side by side
+            # entries that share a predictor (one warm start, two horizons) stay visible side by side
             x_drawn = x * 1.08 ** (n - (len(entries) - 1) / 2)
-            ax.errorbar([x_drawn], [y], yerr=[[below], [above]], fmt="osD^v"[n % 5], ms=7 - n, capsize=4,
-                        mfc="none" if n % 2 else None,
-                        label=f"H = {entry['horizon_updates']:,.0f} updates ({entry['horizon_chars']:,.0f} chars): "
-                              f"{bracket_text(entry)}")
+            style = {"color": colours[n % 10], "label": f"{entry['setting']} (H = {entry['horizon_updates']:,.0f} "
+                                                        f"updates): {entry['bracket']}"}
+            draw_bracket(ax, x_drawn, entry, limits, style)
             xs.append(x)
         span = [min(xs + [limits[0] / 2]) / 2, max(xs + [limits[1] * 2]) * 2]
         ax.plot(span, span, color="gray", ls="--", lw=1, label="P* = predictor")
@@ -112,11 +147,13 @@ def plot_law(entries: list[dict], path: Path) -> Path:
             ax.axhline(p, color="lightgray", lw=0.8, zorder=0)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.set_ylim(limits[0] / 2.5, limits[1] * 2.5)
         ax.set_xlabel(label)
-        ax.set_ylabel("crossing phase length P* (characters; bar = bracket)")
+        ax.set_ylabel("crossing phase length P* (characters)")
         ax.grid(alpha=0.3, which="both")
     axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
-    fig.suptitle("where separated phases stop holding against the interleaved twin (grey lines: P tried)")
+    fig.suptitle("where separated phases stop holding against the interleaved twin\n(bar: bracket; arrow: open "
+                 "bracket, P* lies that way; grey lines: P tried)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     return path
@@ -159,12 +196,12 @@ def draw_yardsticks(ax, metric: str, ngram: dict, frozen_random: list) -> None:
         ax.axhline(level, color="tab:brown", ls="--", lw=1, label="frozen-random layers (from scratch)")
 
 
-def plot_law_curves(result: SweepResult, paired: list[dict], momentum: float, path: Path) -> Path:
-    """One row per phase length P: the separated arm, its large-batch twin, the interleaved twin and
-    the frozen null after the fork (mean and 95% band over seeds), sleep phases shaded; unigram,
-    bigram and frozen-random lines where they apply."""
+def plot_law_curves(result: SweepResult, paired: list[dict], entry: dict, path: Path) -> Path:
+    """One row per phase length P of one setting: the separated arm, its large-batch twin, the
+    interleaved twin and the frozen null after the fork (mean and 95% band over seeds), sleep
+    phases shaded; unigram, bigram and frozen-random lines where they apply."""
     rows = {r["cell"]: r for r in paired}
-    mine = [name for name, runs in result.runs.items() if runs[0].config().train.momentum == momentum]
+    mine = [name for name in result.runs if setting_label(name) == entry["setting"]]
     role = {name: role_of(result.runs[name][0]) for name in mine}
     arms = sorted((n for n in mine if role[n] == "arm" and n in rows and rows[n]["cycle_chars"]),
                   key=lambda n: rows[n]["cycle_chars"])
@@ -173,7 +210,7 @@ def plot_law_curves(result: SweepResult, paired: list[dict], momentum: float, pa
     frozen_random = [run for runs in result.runs.values() for run in runs
                      if not run.config().train.learner_kind.trains_layers]
     ngram = result.ngram()
-    fork = warm_starts(result)
+    fork = fork_records(result, result.runs[twin or arms[0]])
     fig = Figure(figsize=(15, 3.4 * len(arms) + 0.6))
     axes = fig.subplots(len(arms), len(PANELS), squeeze=False)
     for row_axes, arm in zip(axes, arms, strict=True):
@@ -200,9 +237,9 @@ def plot_law_curves(result: SweepResult, paired: list[dict], momentum: float, pa
             handles.setdefault(label, handle)
     fig.legend(list(handles.values()) + [axes[0][0].axvspan(0, 0, color="tab:purple", alpha=0.12)],
                list(handles) + ["sleep phases of the separated arm"], loc="center right", fontsize=8)
-    horizon = 1 / (1 - momentum)
-    fig.suptitle(f"{result.manifest['description']}: momentum {momentum} (H = {horizon:,.0f} updates); "
-                 f"mean and 95% band over seeds {result.manifest['seeds']}")
+    fig.suptitle(f"{result.manifest['description']}\n{entry['setting']} (H = {entry['horizon_updates']:,.0f} "
+                 f"updates); mean and 95% band over seeds {result.manifest['seeds']}; verdicts: "
+                 + ", ".join(f"P = {a['phase_chars']:,} {a['verdict']}" for a in entry["arms"].values()), fontsize=10)
     fig.tight_layout(rect=(0, 0, 0.83, 1))
     fig.savefig(path, dpi=110)
     return path

@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.console import Console
 
 from charff.analysis.crossing import crossings
+from charff.analysis.frontier import FRONTIER_FIGURE, FRONTIER_JSON, answer, frontier, plot_frontier
 from charff.analysis.law import LAW_FIGURE, LAW_JSON, plot_law, plot_law_curves
 from charff.analysis.law import crossings as law_crossings
 from charff.analysis.paired import has_test_split, paired_markdown, paired_rows
@@ -47,16 +48,28 @@ def draw_sweep(result: SweepResult) -> list[Path]:
 
 
 def draw_law(result: SweepResult, paired: list[dict]) -> list[Path]:
-    """A forked sweep's law: law.json, the crossing figure and one curves figure per horizon."""
+    """A forked sweep's law: law.json, the crossing figure and one curves figure per setting, where
+    some setting has separated arms of at least two phase lengths."""
     entries = law_crossings(result, paired)
-    if not entries:  # no separated arm of fixed length (separated:auto sets its own)
+    if not any(len(entry["arms"]) >= 2 for entry in entries):  # one P (or separated:auto): no law to read
         return []
     write_json(result.folder / LAW_JSON, entries)
     paths = [plot_law(entries, result.folder / LAW_FIGURE)]
     for entry in entries:
-        name = f"law_curves_momentum{entry['momentum']}.png"
-        paths.append(plot_law_curves(result, paired, entry["momentum"], result.folder / name))
+        name = f"law_curves_{entry['setting'].replace('=', '').replace(',', '_')}.png"
+        paths.append(plot_law_curves(result, paired, entry, result.folder / name))
     return paths
+
+
+def draw_frontier(result: SweepResult, paired: list[dict], split: str) -> list[Path]:
+    """frontier.json and its figure, where at least two settings have a separated arm, twin and null."""
+    entries = frontier(result, paired)
+    if len({e["setting"] for e in entries}) < 2:
+        return []
+    write_json(result.folder / FRONTIER_JSON, {"split": split, "answer": answer(entries), "entries": entries})
+    title = (f"{result.manifest['description']}\n{split} split, seeds {result.manifest['seeds']}: "
+             f"{answer(entries)}")
+    return [plot_frontier(entries, result.folder / FRONTIER_FIGURE, title)]
 
 
 def write_report(result: SweepResult, console: Console) -> list[Path]:
@@ -71,8 +84,11 @@ def write_report(result: SweepResult, console: Console) -> list[Path]:
                                        "paired_test": paired_test})
     write_csv(rows, folder / RESULTS_CSV)
     figures = draw_sweep(result)
+    said = None
     if manifest.get("fork") and any(r["role"] == "arm" for r in paired):
         figures += draw_law(result, paired)
+        figures += draw_frontier(result, paired_test or paired, "test" if paired_test else "validation")
+        said = answer(frontier(result, paired_test or paired)) if (folder / FRONTIER_JSON).exists() else None
     chars = sorted({run.summary["chars"] for runs in result.runs.values() for run in runs})
     names = result.corpus_names()
     trained_on = (f"Corpus {corpus['name']} ({corpus['source']}, {corpus['alphabet']})" if len(names) == 1 else
@@ -82,10 +98,14 @@ def write_report(result: SweepResult, console: Console) -> list[Path]:
              "final validation numbers, mean ± 95% interval over seeds."]
     markdown = results_markdown(rows, ngram, f"charff sweep: {manifest['description']}", notes,
                                 result.ngram("test"))
+    if said:
+        markdown += f"\n## The frontier's answer\n\n{said}.\n"
     if paired:
         markdown += ("\n## Against the interleaved twin and the frozen null\n\nFinal goodness-readout accuracy "
-                     "and AUC, each setting minus its twin and minus its null, paired by seed (mean ±95% "
-                     "interval).\n\n" + paired_markdown(paired))
+                     "and AUC, each setting minus its twin and minus its null, paired by seed: mean ±90% "
+                     "interval against the twin (the equivalence test's), ±95% against the null; no interval "
+                     "with one seed. Common AUC: every arm of a warm start scored against the same saved "
+                     "negatives; own AUC: against the arm's own.\n\n" + paired_markdown(paired))
     if paired_test:
         markdown += ("\nThe same on the test split (the finished models, scored once; the goodness readout "
                      "on every character):\n\n" + paired_markdown(paired_test))

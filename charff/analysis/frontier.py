@@ -1,0 +1,114 @@
+"""The separation frontier (experiments/separation_frontier.toml): for every learning rate and
+momentum horizon, how fast the interleaved twin still learns after the fork (its gain over the
+frozen null) against what separating the phases costs (separated - twin), both paired by seed.
+
+A setting where separated phases hold (an equivalence, analysis/paired.py) and whose twin gains
+measurably over the null is one where the draft's claim holds in a regime that learns; "holds"
+where the twin gains nothing is what a model that stopped learning at the fork would also show.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from charff.analysis.law import setting_label
+from charff.analysis.paired import ACC, COMMON_AUC, OWN_AUC, auc_measure, interval
+from charff.analysis.results import SweepResult
+
+FRONTIER_JSON, FRONTIER_FIGURE = "frontier.json", "frontier.png"
+GAIN_NEEDED = 0.04  # a twin "learns" when its gain's 95% interval is above zero and its mean this high
+
+
+def entry_of(result: SweepResult, arm: dict, twin: dict) -> dict:
+    """One (setting, separated arm) of the frontier, from the arm's and its twin's paired rows."""
+    train = result.runs[arm["cell"]][0].config().train
+    per_update = train.streams * train.accumulate
+    horizon = 1 / (1 - train.momentum) if train.momentum else 1.0
+    gain, cost = twin["vs_null"], arm["vs_twin"]
+    auc = auc_measure(cost)
+    gain_span = interval(gain, ACC)
+    learns = gain_span is not None and gain_span[0] > 0 and gain[ACC] >= GAIN_NEEDED
+    return {
+        "setting": setting_label(arm["cell"]), "arm": arm["cell"], "twin": twin["cell"],
+        "optimizer": train.optimizer, "lr": train.lr, "momentum": train.momentum,
+        "horizon_updates": horizon, "horizon_chars": horizon * per_update,
+        # SGD's steady step is lr / (1 - momentum) times the gradient: the speed the frontier trades
+        "effective_lr": train.lr * horizon if train.optimizer == "sgd" else None,
+        "phase_chars": arm["cycle_chars"] // 2 if arm["cycle_chars"] else None,
+        "seeds": cost["paired_seeds"],
+        "twin_gain": gain[ACC], "twin_gain_ci95": gain[f"{ACC}_ci95"],
+        "twin_gain_auc": gain[auc_measure(gain)], "twin_gain_auc_ci95": gain[f"{auc_measure(gain)}_ci95"],
+        "twin_learns": learns,
+        "cost": cost[ACC], "cost_ci90": cost[f"{ACC}_ci90"], "cost_ci95": cost[f"{ACC}_ci95"],
+        "auc_measure": "common yardstick" if auc == COMMON_AUC else "own negatives",
+        "cost_auc": cost[auc], "cost_auc_ci90": cost[f"{auc}_ci90"],
+        "cost_own_auc": cost[OWN_AUC], "cost_own_auc_ci90": cost[f"{OWN_AUC}_ci90"],
+        "vs_null": arm["vs_null"][ACC] if arm["vs_null"] else None,
+        "vs_null_ci95": arm["vs_null"][f"{ACC}_ci95"] if arm["vs_null"] else None,
+        "verdict": arm["verdict"],
+        "per_seed": {"twin_gain": gain["per_seed"][ACC], "cost": cost["per_seed"][ACC],
+                     "cost_auc": cost["per_seed"][auc]},
+    }
+
+
+def frontier(result: SweepResult, paired: list[dict]) -> list[dict]:
+    """Every separated arm beside its setting's twin, ordered by learning rate then horizon."""
+    twins = {setting_label(r["cell"]): r for r in paired if r["role"] == "twin" and r["vs_null"]}
+    entries = [entry_of(result, row, twins[setting_label(row["cell"])]) for row in paired
+               if row["role"] == "arm" and row["vs_twin"] and setting_label(row["cell"]) in twins]
+    return sorted(entries, key=lambda e: (-e["lr"], e["horizon_updates"], e["phase_chars"] or 0))
+
+
+def answer(entries: list[dict]) -> str:
+    """The frontier's answer in one sentence: a setting that holds and learns, or the price."""
+    both = [e for e in entries if e["verdict"] == "holds" and e["twin_learns"]]
+    if both:
+        return "holds and learns at " + "; ".join(
+            f"{e['setting']} (twin +{e['twin_gain'] * 100:.1f} points over the null)" for e in both)
+    held = [e for e in entries if e["verdict"] == "holds"]
+    learning = [e for e in entries if e["twin_learns"]]
+    said = "no setting both holds and has a twin that learns measurably"
+    if held:
+        fastest = max(held, key=lambda e: e["twin_gain"])
+        said += (f"; holding settings' twins gain at most {fastest['twin_gain'] * 100:+.1f} "
+                 f"±{fastest['twin_gain_ci95'] * 100:.1f} points over the null ({fastest['setting']})")
+    if learning:
+        cheapest = max(learning, key=lambda e: e["cost"])
+        said += (f"; where the twin learns, separation costs at least {cheapest['cost'] * 100:+.1f} "
+                 f"±{cheapest['cost_ci90'] * 100:.1f} points ({cheapest['setting']}: {cheapest['verdict']})")
+    return said
+
+
+def plot_frontier(entries: list[dict], path: Path, title: str) -> Path:
+    """Cost (separated - twin) against the twin's gain over the null, one point per setting with
+    its intervals (cost: 90%, the equivalence test's; gain: 95%); the +-2 point margin shaded."""
+    fig = Figure(figsize=(13, 6.5))
+    ax = fig.subplots()
+    markers = "osD^v<>pPX*h"
+    horizons = sorted({e["horizon_updates"] for e in entries})
+    rates = sorted({e["lr"] for e in entries}, reverse=True)
+    ax.axhspan(-2, 2, color="tab:green", alpha=0.12, lw=0, label="holds margin: within 2 points of the twin")
+    ax.axhline(0, color="gray", lw=0.8)
+    ax.axvline(GAIN_NEEDED * 100, color="tab:blue", ls=":", lw=1.2,
+               label=f"twin gain of {GAIN_NEEDED * 100:.0f} points (a twin that learns)")
+    ax.axvline(0, color="gray", lw=0.8, ls="--", label="twin gains nothing over the frozen null")
+    for e in entries:
+        colour = f"C{rates.index(e['lr']) % 10}"
+        marker = markers[horizons.index(e["horizon_updates"]) % len(markers)]
+        ax.errorbar([e["twin_gain"] * 100], [e["cost"] * 100], xerr=[[e["twin_gain_ci95"] * 100]],
+                    yerr=[[e["cost_ci90"] * 100]], fmt=marker, color=colour, ms=8, capsize=4, lw=1.3,
+                    mfc="white" if e["verdict"] != "holds" else colour,
+                    label=f"lr {e['lr']:g}, H {e['horizon_updates']:,.0f} updates "
+                          f"({e['horizon_chars'] / 1e6:.1f}M chars): {e['verdict']}")
+    ax.set_xlabel("interleaved twin's gain over the frozen null after the fork "
+                  "(goodness-readout accuracy, points; bar: 95% interval)")
+    ax.set_ylabel("separated - interleaved twin (points; bar: 90% interval)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+              title="filled: holds; colour: learning rate; marker: horizon", title_fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path
