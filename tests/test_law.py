@@ -3,6 +3,7 @@ evaluations at phase ends, forks that share a warm start, the frozen null, paire
 
 import json
 import math
+import re
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ from charff.hooks import Hook
 from charff.model.network import FFNet
 from charff.run import finish_run, resume_run, start_run
 from charff.schedule import auto_phase_chars
+from charff.sweep.grid import load_grid
 from charff.training.checkpoint import load_checkpoint
 from charff.training.instruments import layer_record, measure_gradients
 from charff.training.trainer import Interrupted
@@ -274,3 +276,46 @@ def test_separated_auto_sets_each_phase_from_the_ratio_it_measured_and_resumes_e
 
 def strip(records: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if k not in DROPPED} for r in records]
+
+
+def shrunk(text: str, whole_grid: bool) -> str:
+    """A separation grid file at toy size: phases, warm start and characters cut down, the same arms;
+    the grid's lists cut to their first value unless whole_grid."""
+    if not whole_grid:
+        text = re.sub(r'^("train\.\w+" = \[[^,\]]+),[^\]]*\]', r"\1]", text, flags=re.M)
+    for big, small in (('"separated:250k"', '"separated:250"'), ('"separated:1M"', '"separated:500"'),
+                       ('"separated:62500"', '"separated:125"'), ('"separated:15625"', '"separated:50"'),
+                       ('"train.chars" = 500_000', '"train.chars" = 500'), ("chars = 2_000_000", "chars = 1_000"),
+                       ("chars = 1_500_000", "chars = 1_000"), ('name = "aesop"', 'name = "fables"'),
+                       ("hidden = [128, 128, 128]", "hidden = [8]"),
+                       ("streams = 1024", "streams = 16\neval_streams = 16"),
+                       ("eval_every = 250_000", "eval_every = 500"), ("eval_goodness_chars = 2048",
+                                                                      "eval_goodness_chars = 32")):
+        text = text.replace(big, small)
+    return text
+
+
+@pytest.mark.parametrize(("name", "whole_grid"), [
+    ("separation_frontier_gpu", False), ("separation_breaks", False),
+    pytest.param("separation_frontier_gpu", True, marks=pytest.mark.slow)])  # 96 cells: 5 minutes
+def test_the_separation_grids_run_at_toy_size_on_the_cpu(tmp_path, name, whole_grid):
+    from charff.cli import main
+    from charff.packaged import presets_folder
+
+    text = shrunk((presets_folder() / f"{name}.toml").read_text(), whole_grid)
+    settings = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    assert not any(big in settings for big in (":250k", ":1M", "000_000", "1024", "128, 128"))  # all shrunk
+    grid = tmp_path / "grid.toml"
+    grid.write_text(text)
+    out = tmp_path / "out"
+    main(["ablate", str(grid), "--yes", "--workers", "1", "--seeds", "0,1", "--out", str(out)])
+    results = json.loads((out / "results.json").read_text())
+    arms = [row for row in results["paired_test"] if row["role"] == "arm"]
+    assert arms and all(row["verdict"] in VERDICTS for row in arms)
+    assert all(row["vs_twin"]["per_seed"]["goodness_auc_common"] for row in arms)
+    if name.endswith("gpu"):
+        assert len(load_grid(presets_folder() / f"{name}.toml").seeds) >= 16
+        if whole_grid:
+            assert len(json.loads((out / "frontier.json").read_text())["entries"]) == len(arms)
+    else:
+        assert (out / "law.json").is_file()
