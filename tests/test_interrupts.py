@@ -64,7 +64,7 @@ def test_a_nan_loss_stops_with_one_line_and_keeps_the_last_good_checkpoint(tmp_p
                 trainer.model.readout.bias.data.fill_(float("nan"))
 
     trainer = start_run(tiny_config(chars=4_000, eval_every=2_000), tmp_path / "run", [Poison()])
-    with pytest.raises(CharffError, match="the loss became nan at 2,016 characters.*checkpoint at 2,000"):
+    with pytest.raises(CharffError, match="the loss became nan or inf by [0-9,]+ characters.*checkpoint at 2,000"):
         trainer.run()
     saved = load_checkpoint(tmp_path / "run")
     assert saved["trainer"]["chars"] == 2_000

@@ -7,6 +7,8 @@ evaluation record. The kept text is checkpointed, so a resumed run writes the sa
 
 from __future__ import annotations
 
+import torch
+
 from charff.hooks.base import Hook
 from charff.measures.textstats import text_stats
 
@@ -18,6 +20,7 @@ class GeneratedTextMonitor(Hook):
 
     def __init__(self):
         self.generated: list[list[int]] = []
+        self.pending: list[torch.Tensor] = []  # the latest steps' characters, still on the device
 
     def on_start(self, trainer) -> None:
         if not self.generated:
@@ -25,30 +28,42 @@ class GeneratedTextMonitor(Hook):
 
     def on_phase_start(self, trainer, phase) -> None:
         self.generated = [[] for _ in self.generated]
+        self.pending = []
 
     def on_step(self, trainer, phase, rows: int, stats: dict) -> None:
-        if stats["negative_rows"] and trainer.negatives.continues_text:
-            for kept, char in zip(self.generated, trainer.negatives.last_generated.tolist(), strict=False):
+        # kept as tensors (reading them here would make every GPU step wait), while a stream can
+        # still take characters; moved into the lists when read
+        if "generated" in stats and trainer.negatives.continues_text and len(self.pending) < GENERATED_KEPT:
+            self.pending.append(stats["generated"])
+
+    def collect(self) -> None:
+        for step in self.pending:
+            for kept, char in zip(self.generated, step.tolist(), strict=False):
                 if len(kept) < GENERATED_KEPT:
                     kept.append(char)
+        self.pending = []
 
     def summary(self, trainer) -> dict:
         """Statistics of the text kept since the phase or the last evaluation began; clears it."""
+        self.collect()
         decode = trainer.dataset.vocab.decode
         texts = [decode(ids) for ids in self.generated if ids]
         self.generated = [[] for _ in self.generated]
         return text_stats(texts, trainer.reference)
 
     def on_phase_end(self, trainer, phase) -> None:
+        self.collect()
         if phase.kind == "sleep" and any(self.generated):
             trainer.emit({"kind": "sleep", "chars": trainer.chars, "phase_index": trainer.phase_index,
                           "phase_chars": phase.chars, **self.summary(trainer)})
 
     def add_to_eval(self, trainer, record: dict) -> None:
+        self.collect()
         if record["phase"] == "interleaved" and any(self.generated):
             record.update(self.summary(trainer))
 
     def state_dict(self) -> dict:
+        self.collect()
         return {"generated": self.generated}
 
     def load_state_dict(self, state: dict) -> None:

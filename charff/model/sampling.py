@@ -14,6 +14,12 @@ from charff.model.network import FFNet
 from charff.model.stream_state import StreamState
 
 
+def forbidden(forbid: torch.Tensor, width: int) -> torch.Tensor:
+    """(rows, width) mask of each row's forbidden character (none where forbid is -1), built
+    without reading forbid on the host, so a GPU step need not wait for it."""
+    return torch.arange(width, device=forbid.device) == forbid[:, None]
+
+
 def model_probabilities(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0,
                         forbid: torch.Tensor | None = None, never: int | None = None) -> torch.Tensor:
     """Softmax of logits / temperature over the top_k; rows with forbid >= 0 never give that
@@ -22,8 +28,7 @@ def model_probabilities(logits: torch.Tensor, temperature: float = 1.0, top_k: i
     if forbid is not None or never is not None:
         logits = logits.clone()
     if forbid is not None:
-        rows = torch.nonzero(forbid >= 0).squeeze(1)
-        logits[rows, forbid[rows]] = float("-inf")
+        logits = logits.masked_fill(forbidden(forbid, logits.shape[-1]), float("-inf"))
     if never is not None:
         logits[:, never] = float("-inf")
     if 0 < top_k < logits.shape[-1]:

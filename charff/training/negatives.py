@@ -21,7 +21,7 @@ import torch
 from charff.config import Negatives, Proposal, TrainConfig, registry
 from charff.data.vocab import Vocabulary
 from charff.model.network import FFNet
-from charff.model.sampling import model_probabilities, next_logits
+from charff.model.sampling import forbidden, model_probabilities, next_logits
 from charff.model.stream_state import StreamState
 
 
@@ -73,7 +73,6 @@ class NegativeGenerator:
         # every stream starts due for a restart; rollouts then restart together every R characters
         self.age = torch.full((train.streams,), self.restart_every)
         self.bank: StreamState | None = None  # the generator streams, made on the first proposal
-        self.last_generated: torch.Tensor | None = None
 
     @torch.no_grad()
     def propose(self, real: StreamState, true_next: torch.Tensor, rows: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -81,11 +80,12 @@ class NegativeGenerator:
         recurrent state for this step. real: the real streams before character t; true_next: t."""
         if self.bank is None:
             self.bank = real.clone()
-        restart = torch.zeros(len(self.age), dtype=torch.bool)
-        restart[:rows] = self.age[:rows] >= self.restart_every
-        restart = restart.to(true_next.device)
+        # ages live on the host: which rows restart is known without waiting for the device
+        restarting = torch.zeros(len(self.age), dtype=torch.bool)
+        restarting[:rows] = self.age[:rows] >= self.restart_every
+        restart = restarting.to(true_next.device)
         self.bank.copy_rows(real, restart)
-        self.age[restart.cpu()] = 0
+        self.age[restarting] = 0
         forbid = torch.where(restart, true_next, torch.full_like(true_next, -1))[:rows]
         windows, state = self.bank.rows(rows)
         if self.kind.uniform:
@@ -93,7 +93,6 @@ class NegativeGenerator:
         else:
             logits = next_logits(self.model, self.readout, windows, state, self.bank.logits[:rows])
         chars = self.draw(logits, forbid)  # (rows, k)
-        self.last_generated = chars[:, 0]
         context = windows[:, 1:].repeat(self.k, 1)
         negatives = torch.cat([context, chars.T.reshape(-1, 1)], dim=1)
         return negatives, [s.repeat(self.k, 1) for s in state]
@@ -105,9 +104,7 @@ class NegativeGenerator:
         if sampled:
             probs = model_probabilities(logits, self.temperature, self.top_k, forbid, self.never)
             if self.mix:
-                allowed = self.proposal.expand_as(probs).clone()
-                rows = torch.nonzero(forbid >= 0).squeeze(1)
-                allowed[rows, forbid[rows]] = 0.0
+                allowed = self.proposal.expand_as(probs).masked_fill(forbidden(forbid, probs.shape[-1]), 0.0)
                 probs = (1 - self.mix) * probs + self.mix * allowed / allowed.sum(dim=1, keepdim=True)
             parts.append(torch.multinomial(probs, sampled, replacement=sampled > 1, generator=self.generator))
         if self.hard:

@@ -47,6 +47,9 @@ def train_step(model: FFNet, learner: Learner, negatives: NegativeGenerator, rea
 
     real: the real streams before t; windows: (B, W) the real windows ending at t; next_chars:
     (B,) the characters after t, which the softmax readout learns to predict.
+    Nothing here reads a device value on the host: a GPU runs the step without waiting for it.
+    The scalars returned are tensors; "finite" says whether the loss was, "generated" holds the
+    negatives' new characters (sleep and interleaved steps).
     """
     targets = next_chars[:rows]
     inputs = (windows[:rows], [s[:rows] for s in real.state])
@@ -68,14 +71,16 @@ def train_step(model: FFNet, learner: Learner, negatives: NegativeGenerator, rea
     logits = model.readout_logits(real_activities, state)
     readout_loss = F.cross_entropy(logits, targets)
     total = torch.stack(losses).sum() + (readout_loss if sides.real else 0.0)
-    if not torch.isfinite(total):
-        raise FloatingPointError(f"the loss became {total.item()}")
     learner.backward(total, chars)  # an optimizer update once train.accumulate steps are in
     real.advance(model, windows[:rows], real_activities, logits.detach(), state)
     if negative is not None:
         negatives.observe(negative[0], negative_activities)
+    # every value stays on the device: the trainer sums them there and reads them at evaluations
     stats = {"positive_rows": rows if sides.real else 0, "negative_rows": rows if sides.negative else 0,
-             "readout_loss": readout_loss.detach(), "acc": accuracy(logits, targets)}
+             "readout_loss": readout_loss.detach(), "acc": accuracy(logits, targets),
+             "finite": torch.isfinite(total.detach())}  # checked by the trainer every few steps, not here
+    if negative is not None:  # the characters the negatives' streams just generated (the first of k)
+        stats["generated"] = negative[0][:rows, -1]
     for i, loss in enumerate(losses):
         stats[f"loss/{i}"] = loss.detach()
         stats[f"good_pos/{i}"] = good_real[i].detach().mean()

@@ -34,6 +34,7 @@ from charff.training.negatives import configured_negatives
 from charff.training.step import Sides, train_step
 from charff.training.validation import evaluate, sample_stats
 
+FINITE_CHECK_STEPS = 64  # steps between two reads of whether the losses stayed finite
 # the trainer's counters, saved in and restored from every checkpoint
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 PROGRESS = ("chars", "phase_index", "phase_done", "next_eval", "last_eval_chars", "train_sums", "elapsed",
@@ -81,6 +82,8 @@ class Trainer:
         self.elapsed = 0.0
         self.records_written = 0
         self.stop_signal: int | None = None
+        self.finite = torch.ones((), dtype=torch.bool, device=self.device)  # every loss since the last check
+        self.steps_unchecked = 0
         if t.fork_from:
             payload = fork_payload(config, dataset.vocab)
             self.model.load_state_dict(payload["model"])
@@ -93,11 +96,14 @@ class Trainer:
         try:
             stats = train_step(self.model, self.learner, self.negatives, self.real, self.streams.windows(),
                                self.streams.next_chars(), sides, rows, self.chars)
-        except FloatingPointError as err:
-            kept = (f"its checkpoint at {self.last_eval_chars:,} characters is kept" if self.last_eval_chars >= 0
-                    else "before its first checkpoint")
-            raise CharffError(f"{err} at {self.chars:,} characters; the run stopped, {kept}; "
-                              "lower train.lr or change the loss and start a new run") from None
+        except RuntimeError:  # e.g. sampling from probabilities that a non-finite loss made nan
+            self.check_finite(force=True)
+            raise
+        if "finite" in stats:  # a frozen step has no loss
+            self.finite &= stats.pop("finite")
+        self.steps_unchecked += 1
+        if self.steps_unchecked >= FINITE_CHECK_STEPS:
+            self.check_finite()
         restarted = self.streams.advance(rows)
         if restarted.any():  # streams that ran off the text's end start afresh elsewhere
             self.real.reset(restarted.to(self.device), self.streams.windows(-1))
@@ -177,10 +183,26 @@ class Trainer:
         self.records_written += 1
         self.call("on_record", record)
 
+    def check_finite(self, force: bool = False) -> None:
+        """Stop, keeping the last checkpoint, if a loss since the last check was nan or inf. Read
+        every FINITE_CHECK_STEPS steps and before every evaluation, not at every step: reading a
+        device value on the host makes a GPU wait for all queued work."""
+        self.steps_unchecked = 0
+        if bool(self.finite) and not (force and any(not torch.isfinite(p).all() for p in self.model.parameters())):
+            return
+        kept = (f"its checkpoint at {self.last_eval_chars:,} characters is kept" if self.last_eval_chars >= 0
+                else "before its first checkpoint")
+        raise CharffError(f"the loss became nan or inf by {self.chars:,} characters; the run stopped, {kept}; "
+                          "lower train.lr or change the loss and start a new run")
+
     def accumulate(self, stats: dict) -> None:
+        """Sum each scalar of the step since the last evaluation, on the device (in float64, the
+        precision the sums were always taken in); the characters generated are the hooks' business."""
         for key, value in stats.items():
+            if key == "generated":
+                continue
             entry = self.train_sums.setdefault(key, [0.0, 0])
-            entry[0] += float(value)
+            entry[0] = entry[0] + (value.double() if torch.is_tensor(value) else value)
             entry[1] += 1
 
     def phase_end(self, phase: Phase) -> str | None:
@@ -192,6 +214,7 @@ class Trainer:
 
     def evaluate_and_save(self, phase_end: str | None = None) -> dict:
         t = self.config.train
+        self.check_finite()
         self.model.eval()
         record = {"kind": "eval", "chars": self.chars, "phase": self.current_phase().kind,
                   "phase_index": self.phase_index, "phase_end": phase_end, "seconds": round(self.elapsed, 3)}
@@ -203,7 +226,7 @@ class Trainer:
         record.update(evaluate(self.model, self.val_ids, self.calibration_ids, t.eval_streams,
                                0 if final else t.eval_goodness_chars, t.seed, self.negatives,
                                goodness_readout=t.learner_kind.ff))
-        record.update({f"train_{key}": total / count for key, (total, count) in self.train_sums.items()})
+        record.update({f"train_{key}": float(total) / count for key, (total, count) in self.train_sums.items()})
         self.call("add_to_eval", record)
         record.update(sample_stats(self.model, self.val_ids, self.dataset.vocab, self.reference, t.seed))
         self.model.train()
@@ -233,6 +256,7 @@ class Trainer:
             "learner": self.learner.state_dict(),
             "trainer": {
                 **{name: getattr(self, name) for name in PROGRESS},
+                "train_sums": {key: [float(total), count] for key, (total, count) in self.train_sums.items()},
                 "phases": [[p.kind, p.chars] for p in self.phases],
                 "state": self.real.state, "logits": self.real.logits, "streams": self.streams.state_dict(),
                 "negatives": self.negatives.state_dict(),
