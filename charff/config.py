@@ -29,6 +29,9 @@ READOUTS: tuple[str, ...] = typing.get_args(Readout)  # a net not trained by FF 
 Proposal = Literal["unigram", "uniform"]  # the fixed distribution mixed into the negatives
 Optimizer = Literal["adam", "sgd"]
 LrDecay = Literal["constant", "cosine"]
+# float32 matmuls: "highest" computes them in float32; "high" lets a GPU use TF32 (about 2.3x on an
+# H200's 3x2000 steps, measured), "medium" bfloat16 passes; the CPU computes float32 whatever is set
+MatmulPrecision = Literal["highest", "high", "medium"]
 
 
 def registry(choice: Any, entries: dict) -> dict:
@@ -136,6 +139,7 @@ class TrainConfig:
     fork_from: str = ""
     seed: int = 0
     device: str = "cpu"
+    matmul_precision: MatmulPrecision = "highest"  # see MatmulPrecision; the default keeps float32 everywhere
     # treat subnormal floats (below 1.2e-38) as zeros on the CPU: silent units' gradients and
     # optimizer moments fall into them, which the CPU computes many times slower; as zeros they
     # change no measured number (benchmarks/subnormals.py). Set when the trainer is built; torch's

@@ -84,13 +84,15 @@ def test_every_option_has_help_text():
                 assert action.help, f"{parser.prog}: {action.option_strings or action.dest} has no help"
 
 
-def test_no_module_is_over_300_lines_and_no_function_over_60():
+def test_no_module_is_over_400_lines_and_no_function_over_80():
+    """Caps that catch a module or function that grew two jobs, set well above where the code sits
+    so that they never make code denser to fit."""
     for path in PACKAGE.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
-        assert len(text.splitlines()) <= 300, path
+        assert len(text.splitlines()) <= 400, path
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                assert node.end_lineno - node.lineno < 60, f"{path}: {node.name}"
+                assert node.end_lineno - node.lineno < 80, f"{path}: {node.name}"
 
 
 def test_drawing_leaves_a_notebooks_matplotlib_backend_alone(tmp_path):

@@ -60,6 +60,7 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir else None
         self.device = torch.device(t.device)
         torch.set_flush_denormal(t.flush_subnormals)  # before the first parallel work, see TrainConfig
+        torch.set_float32_matmul_precision(t.matmul_precision)
         torch.manual_seed(t.seed)
         self.model = FFNet(config.model, dataset.vocab.size, local=t.learner_kind.local).to(self.device)
         self.learner = Learner(self.model, config)
