@@ -16,6 +16,7 @@ from charff.errors import CharffError, Stopped
 from charff.hooks.loggers import LOGGERS
 
 DEFAULT_PRESET = "demo"
+PROMPT_MARKS = ("»", "«")  # around the prompt in sampled text
 UNWRAPPED = 100_000  # columns of a console that writes to a file or a pipe: lines stay whole there
 
 
@@ -98,14 +99,15 @@ def cmd_train(args) -> None:
 def cmd_evaluate(args) -> None:
     from charff.analysis.tables import readouts_text
     from charff.run import rescore_run
-    from charff.rundir import EVALUATION_FILE
+    from charff.rundir import CALIBRATION_FILE, EVALUATION_FILE
 
     record = rescore_run(Path(args.run))
     console.print(f"validation after {record['chars']:,} characters ({record['val_chars']:,} scored), "
                   f"95% intervals: {readouts_text(record)}")
     if "test" in record:
         console.print(f"test ({record['test']['val_chars']:,} scored): {readouts_text(record['test'])}")
-    console.print(f"written: {Path(args.run) / EVALUATION_FILE}; the checkpoint now holds this calibration")
+    console.print(f"written: {Path(args.run) / EVALUATION_FILE} and {Path(args.run) / CALIBRATION_FILE} (the "
+                  "readouts' new calibration, which sampling uses; the checkpoint is unchanged)")
 
 
 def cmd_sample(args) -> None:
@@ -130,9 +132,13 @@ def cmd_sample(args) -> None:
     if note:
         errors.print(note, highlight=False, soft_wrap=True)
     training_text = training_text_of(config) if len(prompt) < config.model.window else None
-    for text in sample_text(model, vocab, prompt, args.num_samples, args.max_new_chars, args.seed,
-                            args.temperature, args.top_k, args.readout, training_text):
-        print(text)
+    context, texts = sample_text(model, vocab, prompt, args.num_samples, args.max_new_chars, args.seed,
+                                 args.temperature, args.top_k, args.readout, training_text)
+    print(f"{args.readout} readout, temperature {args.temperature:g}, top-k {args.top_k or 'all'}, seed {args.seed}; "
+          f"the text the model read first is marked {PROMPT_MARKS[0]}...{PROMPT_MARKS[1]}"
+          + ("" if context == prompt else " (the prompt, after real text that precedes it in training)"))
+    for text in texts:
+        print(f"{PROMPT_MARKS[0]}{context}{PROMPT_MARKS[1]}{text}")
         print("---")
 
 

@@ -21,6 +21,7 @@ from charff.hooks.metrics_log import MetricsLog
 from charff.model.network import FFNet
 from charff.model.sampling import generate
 from charff.rundir import (
+    CALIBRATION_FILE,
     CHECKPOINT_FILE,
     CONFIG_FILE,
     EVALUATION_FILE,
@@ -40,6 +41,7 @@ from charff.training.trainer import Trainer
 from charff.training.validation import evaluate
 from charff.training.yardstick import common_auc
 
+CALIBRATED = ("softmax_temperature", "goodness_temperature", "product_weights")  # what an evaluation fits
 SAMPLE_COUNT, SAMPLE_LENGTH = 16, 250  # samples.txt: continuations per readout (three printed), characters each
 COMMON_SYMBOLS = 30  # samples' rare characters: those outside the corpus's 30 most frequent
 
@@ -123,14 +125,19 @@ def load_model(run_dir: Path) -> tuple[FFNet, Vocabulary, dict]:
     vocab = Vocabulary.from_dict(payload["vocab"])
     model = FFNet(config.model, vocab.size)
     model.load_state_dict(payload["model"])
+    calibration = Path(run_dir) / CALIBRATION_FILE
+    if calibration.is_file():  # `charff evaluate` calibrated the readouts anew; the checkpoint is as trained
+        for name, value in torch.load(calibration, weights_only=True).items():
+            getattr(model, name).copy_(value)
     model.eval()
     return model, vocab, payload
 
 
 def rescore_run(run_dir: Path) -> dict:
     """Scores a finished run's checkpoint with this version's evaluation (every readout calibrated
-    anew, the whole validation split and the test split), so runs trained before a readout existed gain it without
-    retraining; the new calibration goes into the checkpoint, so sampling uses it."""
+    anew, the whole validation split and the test split), so runs trained before a readout existed
+    gain it without retraining. The checkpoint stays as trained; the new calibration is written
+    beside it (calibration.pt), where sampling finds it."""
     run_dir = Path(run_dir)
     if not is_finished(run_dir):
         raise CharffError(f"{run_dir} is not a finished run; finish it first with `charff train --resume {run_dir}`")
@@ -147,8 +154,8 @@ def rescore_run(run_dir: Path) -> dict:
     test = test_scores(model, dataset, config, negatives)
     if test is not None:
         record["test"] = test
-    payload["model"] = model.state_dict()
-    save_checkpoint(payload, run_dir / CHECKPOINT_FILE)
+    save_checkpoint({name: buffer for name, buffer in model.named_buffers() if name in CALIBRATED},
+                    run_dir / CALIBRATION_FILE)
     write_json(run_dir / EVALUATION_FILE, record)
     return record
 

@@ -25,6 +25,7 @@ CHECKPOINT_FILE = "checkpoint.pt"
 SAMPLES_FILE = "samples.txt"
 SUMMARY_FILE = "summary.json"
 EVALUATION_FILE = "evaluation.json"  # written by `charff evaluate`
+CALIBRATION_FILE = "calibration.pt"  # `charff evaluate`'s readout calibration, read before the checkpoint's
 TENSORBOARD_DIR = "tensorboard"
 LOCK_FILE = ".lock"
 FORK_DIR = "fork"  # a forked sweep's shared warm starts: SWEEP/fork/seedN

@@ -4,6 +4,7 @@ import json
 import shutil
 
 import pytest
+import torch
 
 from charff.cli import main
 
@@ -95,12 +96,28 @@ def test_a_net_not_trained_by_ff_samples_only_from_its_softmax_readout(tmp_path,
 def test_evaluate_scores_a_finished_run_as_its_last_evaluation_did(trained_run, tmp_path, capsys):
     run = tmp_path / "copy"
     shutil.copytree(trained_run, run)
+    trained = (run / "checkpoint.pt").read_bytes()
     main(["evaluate", str(run)])
-    assert "product readout" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "product readout" in said and "calibration.pt" in said and "checkpoint is unchanged" in said
+    assert (run / "checkpoint.pt").read_bytes() == trained  # the calibration is written beside it
+    calibration = torch.load(run / "calibration.pt", weights_only=True)
+    assert set(calibration) == {"softmax_temperature", "goodness_temperature", "product_weights"}
+    from charff.run import load_model
+
+    calibration["goodness_temperature"].fill_(123.0)
+    torch.save(calibration, run / "calibration.pt")
+    assert load_model(run)[0].goodness_temperature.item() == 123.0  # sampling reads it
     record = json.loads((run / "evaluation.json").read_text())
     final = json.loads((run / "summary.json").read_text())["final"]
     for key in ("softmax_acc", "softmax_bpc", "goodness_acc", "goodness_bpc", "product_acc", "product_bpc"):
         assert record[key] == final[key], key
+
+
+def test_a_sweep_folder_gets_the_name_of_a_run_inside_it(trained_run, tmp_path, capsys):
+    shutil.copytree(trained_run, tmp_path / "sweep" / "arm=a" / "seed0")
+    assert_one_line_error(["sample", str(tmp_path / "sweep")], capsys, "is a sweep, not a run; name one of its "
+                          f"runs, e.g. {tmp_path / 'sweep' / 'arm=a' / 'seed0'}")
 
 
 def test_evaluate_refuses_an_unfinished_run(trained_run, tmp_path, capsys):
@@ -151,7 +168,9 @@ def test_a_prompt_is_cleaned_as_the_corpus_was_with_a_note(trained_run, capsys):
     out = capsys.readouterr()
     note = "note: prompt cleaned as the corpus was (hinton30): 'The Fox: a tale!' -> 'the fox a tale'"
     assert out.err.strip() == note
-    assert [line[:14] for line in out.out.splitlines() if line != "---"] == ["the fox a tale"] * 2
+    header, *lines = [line for line in out.out.splitlines() if line != "---"]
+    assert "product readout" in header  # the readout a run trained by FF samples from by default
+    assert [line[:16] for line in lines] == ["»the fox a tale«"] * 2
 
 
 def test_a_short_prompt_never_seen_in_training_is_refused(trained_run, capsys):

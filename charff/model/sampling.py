@@ -119,13 +119,14 @@ def clean_prompt(vocab: Vocabulary, prompt: str) -> tuple[str, str | None]:
 
 def sample_text(model: FFNet, vocab: Vocabulary, prompt: str, count: int, max_new_chars: int, seed: int,
                 temperature: float = 1.0, top_k: int = 0, readout: str = "softmax",
-                training_text: str | None = None) -> list[str]:
-    """`count` continuations of a (cleaned) prompt, each printed after the prompt."""
+                training_text: str | None = None) -> tuple[str, list[str]]:
+    """The context the model read (the cleaned prompt, extended on the left with real text when
+    shorter than a window) and `count` continuations of it."""
     context = prompt_context(prompt, model.config.window, training_text, seed)
     generator = torch.Generator().manual_seed(seed)
     out = generate(model, vocab.encode(context, strict=True), count, max_new_chars, generator, temperature, top_k,
                    readout, never=vocab.unknown_id)
-    return [prompt + vocab.decode(row) for row in out]
+    return context, [vocab.decode(row) for row in out]
 
 
 def read_prompt(start: str) -> str:

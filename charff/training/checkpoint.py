@@ -25,6 +25,10 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     if path.is_dir():
         path = path / CHECKPOINT_FILE
     if not path.is_file():
+        inside = sorted(path.parent.glob(f"*/seed*/{CHECKPOINT_FILE}"))
+        if inside:  # a sweep's folder: its runs are SETTING/seedN inside it
+            raise CharffError(f"{path.parent} is a sweep, not a run; name one of its runs, e.g. "
+                              f"{inside[0].parent}")
         raise CharffError(f"no checkpoint at {path}; train a run first with `charff train --out RUN`")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
