@@ -19,6 +19,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from charff.analysis.paired import group_of, role_of
+from charff.analysis.plots import yardsticks
 from charff.analysis.results import RunResult, SweepResult, read_run
 from charff.measures.stats import mean_ci
 from charff.rundir import FORK_DIR
@@ -185,15 +186,10 @@ def shade_sleep_phases(axes, config) -> None:
 
 
 def draw_yardsticks(ax, metric: str, ngram: dict, frozen_random: list) -> None:
-    """Unigram and bigram on accuracy panels, chance on AUC panels, frozen-random layers on the softmax one."""
-    if metric.endswith("acc"):
-        ax.axhline(ngram["1-gram"]["acc"], color="tab:olive", ls=":", lw=1, label="unigram")
-        ax.axhline(ngram["2-gram"]["acc"], color="tab:olive", ls="-.", lw=1, label="bigram")
-    else:
-        ax.axhline(0.5, color="tab:olive", ls=":", lw=1, label="chance (AUC 0.5)")
-    if metric == "softmax_acc" and frozen_random:
-        level = mean_ci([run.evals[-1]["softmax_acc"] for run in frozen_random])[0]
-        ax.axhline(level, color="tab:brown", ls="--", lw=1, label="frozen-random layers (from scratch)")
+    """The n-gram lines on accuracy panels, chance on AUC panels, frozen-random layers on the softmax one."""
+    frozen = mean_ci([run.evals[-1]["softmax_acc"] for run in frozen_random])[0] \
+        if metric == "softmax_acc" and frozen_random else None
+    yardsticks(ax, metric.rsplit("_", 1)[1], ngram, frozen)
 
 
 def plot_law_curves(result: SweepResult, paired: list[dict], entry: dict, path: Path) -> Path:

@@ -18,7 +18,10 @@ PANELS = (("goodness_acc", "validation accuracy (goodness readout)"),
           ("goodness_auc", "goodness AUC, real vs negative windows"),
           ("softmax_acc", "validation accuracy (softmax readout)"),
           ("softmax_bpc", "validation bits/char (softmax readout)"))
-NGRAM_STYLES = (("1-gram", "silver", "-"), ("2-gram", "gray", ":"), ("3-gram", "gray", "--"), ("5-gram", "gray", "-."))
+# yardstick lines, each its own style and labelled on the line: the unigram, the bigram, the best
+# order of the Kneser-Ney table (the order the tables name), chance for AUC
+NGRAM_STYLES = {"1-gram": ("silver", "-"), "2-gram": ("gray", ":"), "best": ("dimgray", "--")}
+CHANCE_STYLE = ("tab:brown", (0, (1, 3)))
 YARDSTICK_WORDS = ("yardstick", "chance", "frozen random")
 LINE_STYLES = ("-", "--", "-.", ":")  # with the markers, arms that coincide stay visible
 MARKERS = "os^Dv<>ph*"
@@ -44,16 +47,26 @@ def legend_outside(fig: Figure, axes, loc: str = "outside right upper") -> None:
     fig.legend([entries[label] for label in order], order, loc=loc, fontsize=8)
 
 
+def labelled_line(ax, level: float, text: str, colour: str, style, lw: float = 1.2) -> None:
+    """A horizontal yardstick with its name written on it at the right end, and in the legend."""
+    ax.axhline(level, color=colour, ls=style, lw=lw, label=text)
+    ax.annotate(text.removesuffix(" yardstick"), xy=(1.0, level), xycoords=("axes fraction", "data"),
+                xytext=(-3, 2), textcoords="offset points", ha="right", va="bottom", fontsize=7, color=colour)
+
+
 def yardsticks(ax, key: str, ngram: dict, frozen: float | None = None) -> None:
-    """The lines a curve of `key` (acc, bpc or auc) must clear: n-grams from the unigram up,
-    chance for AUC, and the final value of a frozen-random arm when there is one."""
+    """The lines a curve of `key` (acc, bpc or auc) must clear: the unigram, the bigram and the best
+    order of the n-gram table, chance for AUC, and the final value of a frozen-random arm."""
     if key == "auc":
-        ax.axhline(0.5, color="gray", ls=":", lw=1, label="chance (AUC 0.5)")
-    for order, colour, style in NGRAM_STYLES if key in ("acc", "bpc") else ():
-        if order in ngram:
-            ax.axhline(ngram[order][key], color=colour, ls=style, lw=1.2, label=f"{order} yardstick")
+        labelled_line(ax, 0.5, "chance (AUC 0.5)", *CHANCE_STYLE)
+    if key in ("acc", "bpc") and ngram:
+        best = min(ngram, key=lambda order: ngram[order]["bpc"])
+        for order in dict.fromkeys(("1-gram", "2-gram", best)):
+            colour, style = NGRAM_STYLES.get(order, NGRAM_STYLES["best"])
+            name = f"{order} (best order)" if order == best else order
+            labelled_line(ax, ngram[order][key], f"Kneser-Ney {name} yardstick", colour, style)
     if frozen is not None:
-        ax.axhline(frozen, color="black", ls=(0, (5, 2, 1, 2)), lw=1, label="frozen random layers (final)")
+        labelled_line(ax, frozen, "frozen random layers (final)", "black", (0, (5, 2, 1, 2)), lw=1)
 
 
 def shade_sleep(ax, phases: list[Phase], label: str) -> None:
@@ -82,11 +95,13 @@ def plot_curves(curves: dict[str, dict], phases: list[Phase], ngram: dict, title
             if metric not in curve or arm in frozen_arms:
                 continue
             means, halves = curve[metric]
-            line, = ax.plot(curve["chars"], means, marker=MARKERS[n % len(MARKERS)], ms=4,
-                            ls=LINE_STYLES[n % len(LINE_STYLES)], label=arm)
-            lower = [m - h for m, h in zip(means, halves, strict=True)]
-            upper = [m + h for m, h in zip(means, halves, strict=True)]
-            ax.fill_between(curve["chars"], lower, upper, color=line.get_color(), alpha=0.15, lw=0)
+            # markers of falling size, every other one hollow: arms that lie on each other stay visible
+            line, = ax.plot(curve["chars"], means, marker=MARKERS[n % len(MARKERS)], ms=7 - 0.5 * (n % 6),
+                            mfc="none" if n % 2 else None, ls=LINE_STYLES[n % len(LINE_STYLES)], label=arm)
+            if any(halves):  # one seed has no interval: no band
+                lower = [m - h for m, h in zip(means, halves, strict=True)]
+                upper = [m + h for m, h in zip(means, halves, strict=True)]
+                ax.fill_between(curve["chars"], lower, upper, color=line.get_color(), alpha=0.15, lw=0)
         yardsticks(ax, metric.rsplit("_", 1)[1], ngram, frozen.get(metric))
         ax.set_xlabel("characters seen (streams x steps)")
         ax.set_ylabel(ylabel)
@@ -133,7 +148,7 @@ def plot_run(evals: list[dict], phases: list[Phase], title: str, folder: Path,
                 label=f"layer {i + 1} fake")
     ax.set_xlabel("characters seen")
     ax.set_ylabel("mean goodness on validation windows")
-    ax.set_yscale("log")
+    ax.set_ylim(bottom=0)  # a linear axis from zero: a layer whose units died falls to 0 and stays in view
     ax.grid(alpha=0.3)
     legend_outside(fig, [ax])
     ax.set_title(f"{title}\ngoodness per layer (fake = the configured negatives)", fontsize=10)

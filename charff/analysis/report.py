@@ -33,9 +33,12 @@ def draw_sweep(result: SweepResult) -> list[Path]:
     names = result.corpus_names()
     yardstick_note = f"; n-gram lines: {names[0]}" if len(names) > 1 else ""
     # two lines, so that a long description stays clear of the legend
-    title = (f"{manifest['description']}\n{', '.join(names)}, seeds {manifest['seeds']}; "
-             f"mean and 95% interval{yardstick_note}")
+    spread = "mean and 95% interval" if len(manifest["seeds"]) > 1 else "one seed: no interval"
+    title = f"{manifest['description']}\n{', '.join(names)}, seeds {manifest['seeds']}; {spread}{yardstick_note}"
     by_setting = {name: curves(runs) for name, runs in result.runs.items()}
+    for name, runs in result.runs.items():  # a net not trained by FF has no goodness to draw
+        if not runs[0].config().train.learner_kind.ff:
+            by_setting[name] = {k: v for k, v in by_setting[name].items() if not k.startswith("goodness")}
     frozen = tuple(r["cell"] for r in rows if r["learner"] == "frozen_random")
     paths = [plot_curves(by_setting, phases, result.ngram(), title, result.folder / CURVES_FIGURE, frozen)]
     if len({r["wake_chars"] for r in separated}) >= 2:
@@ -106,6 +109,11 @@ def write_report(result: SweepResult, console: Console) -> list[Path]:
                      "interval against the twin (the equivalence test's), ±95% against the null; no interval "
                      "with one seed. Common AUC: every arm of a warm start scored against the same saved "
                      "negatives; own AUC: against the arm's own.\n\n" + paired_markdown(paired))
+        unpaired = [r["cell"] for r in rows if r["cell"] not in {p["cell"] for p in paired}]
+        if unpaired:
+            markdown += ("\nNo row above for " + ", ".join(unpaired) + ": each is either an interleaved twin "
+                         "with no frozen null beside it, or a setting that no twin or null shares all other "
+                         "settings with (another learning rate, momentum or learner), so nothing pairs with it.\n")
     if paired_test:
         markdown += ("\nThe same on the test split (the finished models, scored once; the goodness readout "
                      "on every character):\n\n" + paired_markdown(paired_test))
@@ -141,7 +149,8 @@ def draw_runs(folder: Path) -> list[Path]:
             continue
         config = run.config()
         title = f"{run_dir.parent.name}/{run_dir.name}: {config.train.schedule}, {config.train.negatives}"
-        onset = run.collapse["onset_chars"] if run.collapse else None
+        # the onset of a collapse; units that died in a run that never learned are not one
+        onset = run.collapse["onset_chars"] if run.collapse and run.collapse.get("collapsed") else None
         ngram = run.summary.get("ngram", {}) if run.summary else {}
         paths += plot_run(run.evals, config.schedule.phases, title, run_dir, onset, ngram)
     if not paths:
