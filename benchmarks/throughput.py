@@ -43,13 +43,15 @@ def flops_per_window(config: Config, vocab: int) -> float:
     return 2.0 * macs
 
 
-def measure(width: int, streams: int, kind: str, device: str, seconds: float) -> tuple[float, float]:
+def measure(width: int, streams: int, kind: str, device: str, seconds: float,
+            precision: str = "highest") -> tuple[float, float]:
     """(characters/s, achieved matmul GFLOP/s) of one kind of step."""
     config = Config()
     config.model.hidden = [width] * 3
     config.train.streams = streams
     config.train.negatives = "self_generated"
     config.train.device = device
+    config.train.matmul_precision = precision
     trainer = Trainer(config, prepare("fables", "hinton30", 0.1, config.model.window))
     rate = step_rate(trainer, kind, seconds)
     return rate, rate * PASSES[kind] * flops_per_window(config, 30) / 1e9
@@ -61,19 +63,23 @@ def main() -> None:
     parser.add_argument("--widths", default="128,2000")
     parser.add_argument("--streams", default="64,1024,16384")
     parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--kinds", default="wake,sleep,interleaved")
+    parser.add_argument("--precision", default="highest", help="train.matmul_precision: highest, high or medium")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
     for device in args.devices.split(","):
         peak = matmul_peak(torch.device(device))
         name = torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu"
         print(f"\n{device} ({name}): float32 matmul peak {peak:,.0f} GFLOP/s")
-        print(f"{'net':>7} {'streams':>8} {'step':<12} {'chars/s':>12} {'GFLOP/s':>9} {'of peak':>8}")
+        print(f"matmul precision {args.precision}")
+        print(f"{'net':>7} {'streams':>8} {'step':<12} {'chars/s':>12} {'ms/step':>8} {'GFLOP/s':>9} {'of peak':>8}")
         for width in (int(w) for w in args.widths.split(",")):
             for streams in (int(s) for s in args.streams.split(",")):
-                for kind in ("wake", "sleep", "interleaved"):
-                    rate, gflops = measure(width, streams, kind, device, args.seconds)
-                    print(f"{'3x' + str(width):>7} {streams:>8,} {kind:<12} {rate:>12,.0f} {gflops:>9,.1f} "
-                          f"{gflops / peak:>8.1%}", flush=True)
+                for kind in args.kinds.split(","):
+                    rate, gflops = measure(width, streams, kind, device, args.seconds, args.precision)
+                    ms = streams / rate * 1e3
+                    print(f"{'3x' + str(width):>7} {streams:>8,} {kind:<12} {rate:>12,.0f} {ms:>8.2f} "
+                          f"{gflops:>9,.1f} {gflops / peak:>8.1%}", flush=True)
 
 
 if __name__ == "__main__":
