@@ -161,9 +161,10 @@ class Config:
         return dataclasses.asdict(self)
 
     @property
-    def schedule(self) -> Schedule:
-        """train.schedule parsed against train.chars and train.streams; validation parses it first,
-        and it is parsed again only if one of the three changes."""
+    def plan(self) -> Schedule:
+        """train.schedule parsed against train.chars and train.streams (its phases, and what kind
+        of schedule it is); validation parses it first, and it is parsed again only if one of the
+        three changes."""
         t = self.train
         key = (t.schedule, t.chars, t.streams)
         parsed = getattr(self, "_schedule", None)
@@ -223,7 +224,7 @@ def validate(config: Config) -> Config:
             if allowed is not None and not allowed.holds(value):
                 raise CharffError(allowed.refusal(f"{name}.{item.name}", value))
     check_combinations(flat)
-    config.schedule  # noqa: B018 - a schedule that cannot run is refused with the rest of the config
+    config.plan  # noqa: B018 - a schedule that cannot run is refused with the rest of the config
     return config
 
 

@@ -182,6 +182,12 @@ class Schedule:
         """Nothing learns: the null arm."""
         return self.spec == "frozen"
 
+    @property
+    def separated(self) -> bool:
+        """Wake and sleep phases of fixed lengths (separated:auto replans its own as it goes)."""
+        kinds = {p.kind for p in self.phases}
+        return not self.auto and {"wake", "sleep"} <= kinds
+
     def first(self, kind: str) -> int | None:
         """The length of the first phase of a kind (None if there is none, or the phases are replanned)."""
         if self.auto:
@@ -217,10 +223,16 @@ def auto_phase_chars(ratio: float | None, horizon_updates: float, chars_per_upda
 def replanned(phases: list[Phase], first: int, ratio: float | None, train) -> tuple[list[Phase], int]:
     """separated:auto: phases[first:] become P/P cycles with P from the one-sided ratio R just
     measured; returns the new phases and P."""
-    horizon = 1 / (1 - train.momentum) if train.momentum > 0 else 1.0
-    chars = auto_phase_chars(ratio, horizon, train.streams * train.accumulate, train.auto_fraction, train.streams)
+    chars = auto_phase_chars(ratio, momentum_horizon(train), train.streams * train.accumulate, train.auto_fraction,
+                             train.streams)
     done = sum(p.chars for p in phases[:first])
     return phases[:first] + cycles_of(chars, train.chars - done), chars
+
+
+def momentum_horizon(train) -> float:
+    """The momentum's memory in updates, 1 / (1 - momentum) (SGD's momentum, Adam's beta1): a
+    gradient's weight falls as momentum^age. 1 without momentum."""
+    return 1 / (1 - train.momentum) if train.momentum > 0 else 1.0
 
 
 def cycles_of(phase_chars: int, remaining: int) -> list[Phase]:

@@ -8,6 +8,7 @@ def row(schedule, wake, acc, auc, momentum, per_update=1024):
     horizon = 1 / (1 - momentum)
     return {"cell": f"{schedule},momentum={momentum}", "arm": None, "train.momentum": momentum,
             "train.schedule": schedule, "schedule": schedule, "wake_chars": wake, "sleep_chars": wake,
+            "interleaved": schedule == "interleaved", "separated": schedule.startswith("separated:"),
             "chars_per_update": per_update, "horizon_updates": horizon, "horizon_chars": horizon * per_update,
             "final_goodness_acc": acc, "final_goodness_auc": auc}
 

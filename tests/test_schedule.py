@@ -40,7 +40,7 @@ def test_a_schedule_can_be_a_toml_array_of_tables(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text('[train]\nchars = 3000\nstreams = 10\n'
                     'schedule = [{phase = "wake", chars = 2000}, {phase = "sleep", chars = 1000}]\n')
-    assert list(load_config(path).schedule.phases) == [Phase("wake", 2000), Phase("sleep", 1000)]
+    assert list(load_config(path).plan.phases) == [Phase("wake", 2000), Phase("sleep", 1000)]
 
 
 def test_a_warm_start_then_repeating_separated_phases():

@@ -9,8 +9,6 @@ phase that held and the shortest that did not, counted in characters and in upda
 
 from __future__ import annotations
 
-from charff.analysis.plots import is_separated
-
 ACCURACY_GAP, AUC_GAP = 0.02, 0.02
 
 
@@ -33,8 +31,8 @@ def crossings(rows: list[dict]) -> list[dict]:
         groups.setdefault(group_key(row), []).append(row)
     out = []
     for group in groups.values():
-        twin = next((r for r in group if r["schedule"] == "interleaved"), None)
-        separated = sorted((r for r in group if is_separated(r)), key=lambda r: r["wake_chars"])
+        twin = next((r for r in group if r["interleaved"]), None)
+        separated = sorted((r for r in group if r["separated"]), key=lambda r: r["wake_chars"])
         if twin is None or not separated:
             continue
         held = [r["wake_chars"] for r in separated if holds(r, twin)]

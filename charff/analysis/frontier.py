@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from charff.analysis.law import setting_label
 from charff.analysis.paired import ACC, COMMON_AUC, OWN_AUC, auc_measure, interval
 from charff.analysis.results import SweepResult
+from charff.schedule import momentum_horizon
 
 FRONTIER_JSON, FRONTIER_FIGURE = "frontier.json", "frontier.png"
 GAIN_NEEDED = 0.04  # a twin "learns" when its gain's 95% interval is above zero and its mean this high
@@ -25,7 +26,7 @@ def entry_of(result: SweepResult, arm: dict, twin: dict) -> dict:
     """One (setting, separated arm) of the frontier, from the arm's and its twin's paired rows."""
     train = result.runs[arm["cell"]][0].config().train
     per_update = train.streams * train.accumulate
-    horizon = 1 / (1 - train.momentum) if train.momentum else 1.0
+    horizon = momentum_horizon(train)
     gain, cost = twin["vs_null"], arm["vs_twin"]
     auc = auc_measure(cost)
     gain_span = interval(gain, ACC)

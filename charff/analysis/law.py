@@ -23,6 +23,7 @@ from charff.analysis.plots import yardsticks
 from charff.analysis.results import RunResult, SweepResult, read_run
 from charff.measures.stats import mean_ci
 from charff.rundir import FORK_DIR
+from charff.schedule import momentum_horizon
 
 LAW_JSON, LAW_FIGURE = "law.json", "law.png"
 FAILS = ("falls behind", "below the frozen null")
@@ -79,7 +80,7 @@ def crossings(result: SweepResult, paired: list[dict]) -> list[dict]:
         failing = [p for p, said in phases if said in FAILS]
         first_fail = failing[0] if failing else None
         holding = [p for p, said in phases if said == "holds" and (first_fail is None or p < first_fail)]
-        horizon = 1 / (1 - train.momentum) if train.momentum else 1.0
+        horizon = momentum_horizon(train)
         ratio = fork["one_sided_ratio"]
         entries.append({
             "setting": setting_label(arms[0]["cell"]), "optimizer": train.optimizer, "lr": train.lr,
@@ -178,7 +179,7 @@ def mean_curve(runs, metric: str, fork: dict[int, dict]) -> tuple[list, list, li
 
 def shade_sleep_phases(axes, config) -> None:
     start = 0
-    for phase in config.schedule.phases:
+    for phase in config.plan.phases:
         if phase.kind == "sleep":
             for ax in axes:
                 ax.axvspan(start, start + phase.chars, color="tab:purple", alpha=0.12, lw=0)

@@ -45,9 +45,9 @@ def group_of(run: RunResult) -> tuple:
 
 def role_of(run: RunResult) -> str:
     config = run.config()
-    if config.schedule.frozen:
+    if config.plan.frozen:
         return "null"
-    if config.schedule.interleaved:
+    if config.plan.interleaved:
         return "twin" if config.train.accumulate == 1 else "batch"
     return "arm"
 
@@ -55,11 +55,11 @@ def role_of(run: RunResult) -> str:
 def cycle_chars(run: RunResult) -> int | None:
     """Characters of one wake/sleep cycle of a separated arm (2P), of one update of a large-batch twin."""
     config = run.config()
-    if config.schedule.interleaved:
+    if config.plan.interleaved:
         return config.train.streams * config.train.accumulate
-    if config.schedule.auto:  # its cycles change as it goes
+    if config.plan.auto:  # its cycles change as it goes
         return None
-    phases = config.schedule.separated_phases()
+    phases = config.plan.separated_phases()
     return phases[0].chars + phases[1].chars if len(phases) >= 2 else None
 
 

@@ -181,10 +181,6 @@ def plot_instruments(evals: list[dict], phases: list[Phase], title: str, path: P
     return save(fig, f"{title}: gradient instruments (where |G|^2 came out negative, no point)", path)
 
 
-def is_separated(row: dict) -> bool:
-    return bool(row["wake_chars"] and row["sleep_chars"]) and row["schedule"] != "interleaved"
-
-
 def plot_phase_lengths(rows: list[dict], folder: Path, ngram: dict | None = None) -> Path:
     """Final accuracy and bits/char against wake-phase length (log axis), one line per setting;
     the interleaved result of the same setting as a reference band; collapsed cells marked; the
@@ -193,7 +189,7 @@ def plot_phase_lengths(rows: list[dict], folder: Path, ngram: dict | None = None
     def setting(row):
         parts = [f"{k.split('.')[-1]}={v}" for k, v in row.items() if "." in k and k != "train.schedule"]
         parts += [f"arm={row['arm']}"] if row["arm"] else []
-        ratio = row["sleep_chars"] / row["wake_chars"] if is_separated(row) else 1.0
+        ratio = row["sleep_chars"] / row["wake_chars"] if row["separated"] else 1.0
         return ", ".join(parts) + (f", sleep = {ratio:g} x wake" if ratio != 1.0 else "")
 
     groups: dict[str, list[dict]] = {}
@@ -206,7 +202,7 @@ def plot_phase_lengths(rows: list[dict], folder: Path, ngram: dict | None = None
                                          strict=True):
         colours = {}
         for name, group in groups.items():
-            separated = sorted((r for r in group if is_separated(r)), key=lambda r: r["wake_chars"])
+            separated = sorted((r for r in group if r["separated"]), key=lambda r: r["wake_chars"])
             if not separated:
                 continue
             xs = [r["wake_chars"] for r in separated]
@@ -219,7 +215,7 @@ def plot_phase_lengths(rows: list[dict], folder: Path, ngram: dict | None = None
                     ax.plot([x], [r[metric]], marker="X", ms=12, color="red", ls="none")
         for name, group in groups.items():  # interleaved rows sit in their setting's equal-phase group
             for r in group:
-                if r["schedule"] == "interleaved":
+                if r["interleaved"]:
                     colour, m, h = colours.get(name, "gray"), r[metric], max(r[metric + "_ci95"], 1e-4)
                     ax.axhspan(m - h, m + h, color=colour, alpha=0.15)
                     ax.axhline(m, color=colour, ls="--", lw=1)

@@ -11,7 +11,7 @@ from charff.analysis.frontier import FRONTIER_FIGURE, FRONTIER_JSON, answer, fro
 from charff.analysis.law import LAW_FIGURE, LAW_JSON, plot_law, plot_law_curves
 from charff.analysis.law import crossings as law_crossings
 from charff.analysis.paired import has_test_split, paired_markdown, paired_rows
-from charff.analysis.plots import is_separated, plot_crossing, plot_curves, plot_phase_lengths, plot_run
+from charff.analysis.plots import plot_crossing, plot_curves, plot_phase_lengths, plot_run
 from charff.analysis.results import SweepResult, curves, read_run
 from charff.analysis.tables import granularity_table, results_markdown, results_table, test_table, write_csv
 from charff.errors import CharffError
@@ -27,9 +27,9 @@ def draw_sweep(result: SweepResult) -> list[Path]:
     """Learning curves of every setting (mean and 95% band); the phase-length figure when the
     sweep holds separated schedules of at least two wake lengths."""
     rows, manifest = result.rows(), result.manifest
-    separated = [r for r in rows if is_separated(r)]
+    separated = [r for r in rows if r["separated"]]
     shaded = {r["schedule"] for r in separated}
-    phases = result.runs[separated[0]["cell"]][0].config().schedule.phases if len(shaded) == 1 else []
+    phases = result.runs[separated[0]["cell"]][0].config().plan.phases if len(shaded) == 1 else []
     names = result.corpus_names()
     yardstick_note = f"; n-gram lines: {names[0]}" if len(names) > 1 else ""
     # two lines, so that a long description stays clear of the legend
@@ -152,7 +152,7 @@ def draw_runs(folder: Path) -> list[Path]:
         # the onset of a collapse; units that died in a run that never learned are not one
         onset = run.collapse["onset_chars"] if run.collapse and run.collapse.get("collapsed") else None
         ngram = run.summary.get("ngram", {}) if run.summary else {}
-        paths += plot_run(run.evals, config.schedule.phases, title, run_dir, onset, ngram)
+        paths += plot_run(run.evals, config.plan.phases, title, run_dir, onset, ngram)
     if not paths:
         raise CharffError(f"no run under {folder} has been evaluated yet; plot it after its first evaluation")
     return paths

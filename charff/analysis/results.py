@@ -127,9 +127,10 @@ class SweepResult:
         rows = []
         for setting in self.manifest["settings"]:
             runs = self.runs[setting["name"]]
+            plan = runs[0].config().plan
             rows.append({"cell": setting["name"], "arm": setting["arm"], "label": setting["label"],
                          **setting["values"], **{k: setting[k] for k in SETTING_KEYS},
-                         **aggregate(runs)})
+                         "interleaved": plan.interleaved, "separated": plan.separated, **aggregate(runs)})
         return rows
 
     def ngram(self, split: str = "val") -> dict:

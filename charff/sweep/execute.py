@@ -62,8 +62,8 @@ def manifest(grid: Grid, cells: list[Cell], out: Path) -> dict:
         config = grid.config_for(setting, grid.seeds[0])
         settings.append({"name": setting.name, "arm": setting.arm, "label": setting.label,
                          "values": setting.values, "schedule": config.train.schedule,
-                         "learner": config.train.learner, "wake_chars": config.schedule.first("wake"),
-                         "sleep_chars": config.schedule.first("sleep"), **granularity(config)})
+                         "learner": config.train.learner, "wake_chars": config.plan.first("wake"),
+                         "sleep_chars": config.plan.first("sleep"), **granularity(config)})
     return {"description": grid.description, "seeds": grid.seeds, "settings": settings, "fork": grid.fork,
             "cells": [{"name": c.name, "seed": c.seed, "run_dir": str(c.run_dir.relative_to(out))} for c in cells]}
 

@@ -8,6 +8,7 @@ import math
 import torch
 
 from charff.config import Config, LrDecay, Optimizer, registry
+from charff.schedule import momentum_horizon
 
 
 class Adam(torch.optim.Optimizer):
@@ -94,7 +95,7 @@ def granularity(config: Config) -> dict:
     length means to its optimizer."""
     t = config.train
     per_update = t.streams * t.accumulate
-    wake = config.schedule.first("wake")
-    horizon = 1 / (1 - t.momentum) if t.momentum > 0 else 1.0
+    wake = config.plan.first("wake")
+    horizon = momentum_horizon(t)
     return {"chars_per_update": per_update, "updates_per_phase": wake / per_update if wake else None,
             "horizon_updates": horizon, "horizon_chars": horizon * per_update}

@@ -64,7 +64,7 @@ class Trainer:
         torch.manual_seed(t.seed)
         self.model = FFNet(config.model, dataset.vocab.size, local=t.learner_kind.local).to(self.device)
         self.learner = Learner(self.model, config)
-        self.phases: list[Phase] = list(config.schedule.phases)
+        self.phases: list[Phase] = list(config.plan.phases)
         self.generator = torch.Generator(device=self.device).manual_seed(t.seed)
         self.stream_generator = torch.Generator().manual_seed(t.seed + 1)
         self.train_ids = dataset.train.to(self.device)
@@ -118,7 +118,7 @@ class Trainer:
         catch = threading.current_thread() is threading.main_thread()
         previous = {s: signal.signal(s, self.request_stop) for s in STOP_SIGNALS} if catch else {}
         try:
-            if self.config.schedule.auto and self.chars == 0 and self.phase_done == 0:
+            if self.config.plan.auto and self.chars == 0 and self.phase_done == 0:
                 self.replan()
             while self.phase_index < len(self.phases):
                 phase = self.phases[self.phase_index]
@@ -143,7 +143,7 @@ class Trainer:
                 if self.phase_end(phase) and self.last_eval_chars != self.chars:
                     records.append(self.evaluate_and_save(self.phase_end(phase)))
                 self.call("on_phase_end", phase)
-                if phase.kind == "sleep" and self.config.schedule.auto:
+                if phase.kind == "sleep" and self.config.plan.auto:
                     self.replan()
                 self.phase_index += 1
                 self.phase_done = 0
