@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from charff.measures.search import golden_minimum
 from charff.measures.stats import block_ci
 
-GOLDEN = (math.sqrt(5) - 1) / 2
 # the yardstick cache key: a change of estimator must not read another estimator's numbers
 ESTIMATOR = ("modified interpolated Kneser-Ney 3: three discounts per context length fitted on held-out text, "
              "block intervals")
@@ -178,16 +178,6 @@ class KneserNey:
                            block_ci(correct), block_ci(bits.tolist()))
 
 
-def golden_minimum(loss, lo: float = 0.01, hi: float = 0.99, iterations: int = 14) -> float:
-    for _ in range(iterations):
-        a, b = hi - GOLDEN * (hi - lo), lo + GOLDEN * (hi - lo)
-        if loss(a) < loss(b):
-            hi = b
-        else:
-            lo = a
-    return (lo + hi) / 2
-
-
 def fit_discounts(model: KneserNey, held_out: list[int], history: list[int], sweeps: int = 2) -> np.ndarray:
     """The discounts minimising bits/char on held-out text: golden-section search on each in turn
     (D1 in (0, 1), D2 in (0, 2), D3 in (0, 3)), a few sweeps."""
@@ -199,7 +189,7 @@ def fit_discounts(model: KneserNey, held_out: list[int], history: list[int], swe
                     trial = model.discounts.copy()
                     trial[k, j] = d
                     return model.bits_of(statistics, trial)
-                model.discounts[k, j] = golden_minimum(loss, 0.01, j + 0.99)
+                model.discounts[k, j] = golden_minimum(loss, 0.01, j + 0.99, iterations=14)
     model.cache = {}
     return model.discounts
 

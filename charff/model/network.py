@@ -204,3 +204,11 @@ class FFNet(nn.Module):
 def product_of(goodness: torch.Tensor, readout_logits: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """Logits of the product readout: weights[0] * goodness + weights[1] * log softmax(readout)."""
     return weights[0] * goodness + weights[1] * F.log_softmax(readout_logits.to(goodness.dtype), dim=-1)
+
+
+def forward_joined(model: FFNet, real: tuple, negative: tuple) -> tuple[list[torch.Tensor], int]:
+    """Every layer's activities for real and negative windows (each a (windows, state) pair) in one
+    pass, which is cheaper than two; a row's activities do not depend on the other rows. Returns
+    the joined activities and the row where the negatives begin."""
+    state = [torch.cat(parts) for parts in zip(real[1], negative[1], strict=True)]
+    return model(torch.cat([real[0], negative[0]]), state), real[0].shape[0]

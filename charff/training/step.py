@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from charff.config import LearnerKind
-from charff.model.network import FFNet
+from charff.model.network import FFNet, forward_joined
 from charff.model.objectives import ff_losses, goodness, peer_normalisation
 from charff.model.stream_state import StreamState
 from charff.schedule import Phase
@@ -103,9 +103,7 @@ def forward(model: FFNet, real: tuple, negative: tuple | None, sides: Sides) -> 
         negative_activities = model(*negative)
         return (real_activities, negative_activities, [goodness(a) for a in real_activities],
                 [goodness(a) for a in negative_activities])
-    rows = real[0].shape[0]
-    joined = [torch.cat(parts) for parts in zip(real[1], negative[1], strict=True)]
-    activities = model(torch.cat([real[0], negative[0]]), joined)
+    activities, rows = forward_joined(model, real, negative)
     good = [goodness(a) for a in activities]
     return ([a[:rows] for a in activities], [a[rows:] for a in activities], [g[:rows] for g in good],
             [g[rows:] for g in good])

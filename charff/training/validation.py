@@ -19,9 +19,10 @@ import torch
 import torch.nn.functional as F
 
 from charff.data.vocab import Vocabulary
+from charff.measures.search import golden_minimum
 from charff.measures.stats import INTERVAL_BLOCKS, mean_ci
 from charff.measures.textstats import text_stats
-from charff.model.network import FFNet, product_of
+from charff.model.network import FFNet, forward_joined, product_of
 from charff.model.objectives import goodness
 from charff.model.sampling import generate
 from charff.model.stream_state import StreamState
@@ -36,15 +37,7 @@ def fit_temperature(scores: torch.Tensor, targets: torch.Tensor) -> float:
     def loss(log_t: float) -> float:
         return F.cross_entropy(scores / math.exp(log_t), targets).item()
 
-    lo, hi = -8.0, 6.0
-    ratio = (math.sqrt(5) - 1) / 2
-    for _ in range(60):
-        a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
-        if loss(a) < loss(b):
-            hi = b
-        else:
-            lo = a
-    return math.exp((lo + hi) / 2)
+    return math.exp(golden_minimum(loss, -8.0, 6.0, iterations=60))
 
 
 def fit_product_weights(goodness_scores: torch.Tensor, readout_logits: torch.Tensor,
@@ -167,10 +160,8 @@ def score_split(model: FFNet, ids: torch.Tensor, streams: int, goodness_chars: i
                 good.add(model.candidate_goodness(windows[:, :-1], stream.state), targets, interval_block)
                 softmax_at_good.add(stream.logits, targets, interval_block)
         if scored and fakes is not None:
-            # real and negative windows in one pass: a row's activities do not depend on the other rows
             fake_windows, fake_state = fakes.propose(stream, targets, streams)
-            joined = model(torch.cat([windows, fake_windows]),
-                           [torch.cat(parts) for parts in zip(stream.state, fake_state, strict=True)])
+            joined, _ = forward_joined(model, (windows, stream.state), (fake_windows, fake_state))
             activities, fake_acts = [a[:streams] for a in joined], [a[streams:] for a in joined]
             fakes.observe(fake_windows, fake_acts)
             both = torch.stack([goodness(a) for a in joined])  # (layers, real then fake windows)
