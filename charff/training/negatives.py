@@ -1,9 +1,10 @@
 """Negative windows: the model's own characters in place of real ones.
 
-All three kinds are one mechanism, a bank of generator streams that restart from real context:
-teacher forcing restarts every character (real context, one sampled last character), a
-self-generated rollout restarts every R characters, and the random control samples uniformly.
-A restart never samples the real next character, so a negative never equals its positive.
+Every kind is one mechanism, a bank of generator streams that restart from real context, with a
+strategy that proposes each next character (KINDS): teacher forcing restarts every character
+(real context, one sampled last character), a self-generated rollout restarts every R characters,
+and the random control samples uniformly. A restart never samples the real next character, so a
+negative never equals its positive. Adding a kind: a strategy here and a value in config.Negatives.
 
 Each position gets k = negatives_per_position negative windows: characters drawn from a mixture of
 the readout's distribution and a fixed proposal (a smoothed unigram or uniform), which pushes down
@@ -14,7 +15,6 @@ negatives). The unknown symbol is never proposed. A rollout continues with the f
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
 import torch
 
@@ -25,18 +25,39 @@ from charff.model.sampling import forbidden, model_probabilities, next_logits
 from charff.model.stream_state import StreamState
 
 
-@dataclass(frozen=True)
-class NegativeKind:
-    rollout: bool  # continues its own text between restarts (else restarts every character)
-    uniform: bool  # samples uniformly over the alphabet instead of from a readout
+class FromReadout:
+    """Proposes from the configured readout's distribution over the next character, after real
+    context: restarts every character (teacher forcing)."""
+
+    rollout = False  # continues its own text between restarts (else restarts every character)
+    ranks = True  # has a readout to rank characters by (what hard negatives need)
+
+    def restart_every(self, train: TrainConfig) -> int:
+        return train.rollout_restart if self.rollout else 1
+
+    def logits(self, model: FFNet, readout: str, windows: torch.Tensor, state: list[torch.Tensor],
+               readout_logits: torch.Tensor) -> torch.Tensor:
+        """Unnormalised log-probabilities of the next character of each bank stream."""
+        return next_logits(model, readout, windows, state, readout_logits)
 
 
-# the one place to add a kind of negative: one entry per config.Negatives
-KINDS = registry(Negatives, {
-    "teacher_forcing": NegativeKind(rollout=False, uniform=False),
-    "self_generated": NegativeKind(rollout=True, uniform=False),
-    "random": NegativeKind(rollout=False, uniform=True),
-})
+class Rollout(FromReadout):
+    """The model's own text: continues its rollout for train.rollout_restart characters."""
+
+    rollout = True
+
+
+class Uniform(FromReadout):
+    """The control: every character equally likely, no readout."""
+
+    ranks = False
+
+    def logits(self, model, readout, windows, state, readout_logits) -> torch.Tensor:
+        return torch.zeros(windows.shape[0], model.vocab_size, device=windows.device)
+
+
+# the one place to add a kind of negative: one strategy per config.Negatives
+KINDS = registry(Negatives, {"teacher_forcing": FromReadout(), "self_generated": Rollout(), "random": Uniform()})
 
 # the proposals' weights before the unknown symbol is zeroed: one entry per config.Proposal
 PROPOSALS = registry(Proposal, {
@@ -66,7 +87,7 @@ class NegativeGenerator:
     def __init__(self, model: FFNet, train: TrainConfig, proposal: torch.Tensor, never: int | None,
                  generator: torch.Generator):
         self.model, self.train, self.kind, self.readout = model, train, KINDS[train.negatives], train.negative_readout
-        self.restart_every = train.rollout_restart if self.kind.rollout else 1
+        self.restart_every = self.kind.restart_every(train)
         self.temperature, self.top_k, self.generator = train.negative_temperature, train.negative_top_k, generator
         self.k, self.hard, self.mix = train.negatives_per_position, train.hard_negatives, train.negative_mix
         self.proposal, self.never = proposal.to(model.readout.weight.device), never
@@ -88,10 +109,7 @@ class NegativeGenerator:
         self.age[restarting] = 0
         forbid = torch.where(restart, true_next, torch.full_like(true_next, -1))[:rows]
         windows, state = self.bank.rows(rows)
-        if self.kind.uniform:
-            logits = torch.zeros(rows, self.model.vocab_size, device=windows.device)
-        else:
-            logits = next_logits(self.model, self.readout, windows, state, self.bank.logits[:rows])
+        logits = self.kind.logits(self.model, self.readout, windows, state, self.bank.logits[:rows])
         chars = self.draw(logits, forbid)  # (rows, k)
         context = windows[:, 1:].repeat(self.k, 1)
         negatives = torch.cat([context, chars.T.reshape(-1, 1)], dim=1)
