@@ -58,8 +58,8 @@ def at_fork(records: list[dict]) -> dict:
 
 
 def setting_label(cell: str) -> str:
-    """A cell's name without its arm: what its twin, null and separated arms share."""
-    return ",".join(part for part in cell.split(",") if not part.startswith("arm=")) or "base"
+    """A cell's name without its arm or schedule: what its twin, null and separated arms share."""
+    return ",".join(part for part in cell.split(",") if not part.startswith(("arm=", "schedule="))) or "base"
 
 
 def crossings(result: SweepResult, paired: list[dict]) -> list[dict]:
