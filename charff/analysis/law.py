@@ -122,19 +122,24 @@ def draw_bracket(ax, x: float, entry: dict, tried: tuple[float, float], style: d
         ax.plot([x], [start], ls="none", marker="_", ms=14, **style)
 
 
+PREDICTORS = (("horizon_chars", "momentum horizon H (characters)", 1),
+              ("h_over_r_chars", "momentum view: H / R at the fork (characters)", 1),
+              ("noise_scale_chars", "large-batch view: B_noise / 2 at the fork (characters)", 2))
+
+
 def plot_law(entries: list[dict], path: Path) -> Path:
-    """Crossing phase length against each predictor on log axes, with the line P* = predictor."""
-    fig = Figure(figsize=(12, 5))
-    axes = fig.subplots(1, 2)
+    """Crossing phase length against the horizon and each predictor measured at the fork (the
+    panels the entries have numbers for), log axes, with the line P* = predictor."""
+    predictors = [p for p in PREDICTORS if any(e[p[0]] for e in entries)]
+    fig = Figure(figsize=(max(12, 6 * len(predictors)), 5.2))
+    axes = fig.subplots(1, len(predictors), squeeze=False)[0]
     tried = [a["phase_chars"] for e in entries for a in e["arms"].values()]
     limits = (min(tried), max(tried))
-    predictors = (("h_over_r_chars", "momentum view: H / R at the fork (characters)"),
-                  ("noise_scale_chars", "large-batch view: B_noise / 2 at the fork (characters)"))
     colours = [f"C{n}" for n in range(10)]
-    for ax, (key, label) in zip(axes, predictors, strict=True):
+    for ax, (key, label, divisor) in zip(axes, predictors, strict=True):
         xs = []
         for n, entry in enumerate(entries):
-            x = entry[key] / (2 if key == "noise_scale_chars" else 1) if entry[key] else None
+            x = entry[key] / divisor if entry[key] else None
             if x is None or x <= 0:
                 continue
             # entries that share a predictor (one warm start, two horizons) stay visible side by side
@@ -153,10 +158,14 @@ def plot_law(entries: list[dict], path: Path) -> Path:
         ax.set_xlabel(label)
         ax.set_ylabel("crossing phase length P* (characters)")
         ax.grid(alpha=0.3, which="both")
-    axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    handles = {}
+    for ax in axes:
+        for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(text, handle)
+    fig.legend(list(handles.values()), list(handles), loc="lower center", fontsize=8, ncol=1)
     fig.suptitle("where separated phases stop holding against the interleaved twin\n(bar: bracket; arrow: open "
                  "bracket, P* lies that way; grey lines: P tried)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08 + 0.04 * len(entries), 1, 1))
     fig.savefig(path, dpi=120)
     return path
 
