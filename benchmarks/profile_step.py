@@ -63,7 +63,7 @@ def main() -> None:
     phase = Phase(args.kind, 10**15)
     for _ in range(3):
         trainer.step(phase, args.streams)
-    with labelled(trainer.negatives, "propose", "negatives"), labelled(trainer.learner, "apply_update", "optimizer"):
+    with labelled(trainer.negatives, "propose", "negatives"), labelled(trainer.learner, "update", "optimizer"):
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             start = time.perf_counter()
             for _ in range(args.steps):

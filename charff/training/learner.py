@@ -16,7 +16,8 @@ from charff.training.optim import build_optimizers, set_learning_rates
 
 class Learner:
     """Gradients of `train.accumulate` steps make one update; a phase's end flushes a partial one,
-    so no update mixes two phases."""
+    so no update mixes two phases. The caller says when: `backward(loss)`, then `update(chars)`
+    once `due()`."""
 
     def __init__(self, model: FFNet, config: Config):
         self.model, self.config = model, config
@@ -30,8 +31,9 @@ class Learner:
     def reset_optimizer(self) -> None:
         self.optimizers = build_optimizers(self.model, self.config)
 
-    def apply_update(self, chars: int) -> None:
-        """One optimizer update from the pending steps' mean gradient."""
+    def update(self, chars: int) -> None:
+        """One optimizer update from the pending steps' mean gradient (nothing when none is pending);
+        `chars` sets the learning rate's place in its decay."""
         if self.pending == 0:
             return
         if self.pending < self.config.train.accumulate:
@@ -46,13 +48,15 @@ class Learner:
         self.pending = 0
         self.updates += 1
 
-    def backward(self, loss: torch.Tensor, chars: int) -> None:
-        """Add this step's gradient; every train.accumulate steps make one update."""
+    def backward(self, loss: torch.Tensor) -> None:
+        """Add this step's share of the next update's gradient."""
         if loss.requires_grad:
             (loss / self.config.train.accumulate).backward()
         self.pending += 1
-        if self.pending == self.config.train.accumulate:
-            self.apply_update(chars)
+
+    def due(self) -> bool:
+        """Whether train.accumulate steps' gradients are in: time for an update."""
+        return self.pending == self.config.train.accumulate
 
     def adopt(self, state: dict) -> None:
         """Continue from another run's optimizer state (a fork), under this run's hyperparameters:

@@ -53,6 +53,8 @@ def train_step(model: FFNet, learner: Learner, negatives: NegativeGenerator, rea
     """
     targets = next_chars[:rows]
     inputs = (windows[:rows], [s[:rows] for s in real.state])
+    # negatives are proposed before the real windows are scored: rollouts restart from where the
+    # real streams stood before character t, so a negative is judged in the same context
     negative = negatives.propose(real, windows[:, -1], rows) if sides.negative else None
     if not sides.learns:  # the frozen null: streams advance, nothing learns
         with torch.no_grad():
@@ -63,18 +65,24 @@ def train_step(model: FFNet, learner: Learner, negatives: NegativeGenerator, rea
         return {"positive_rows": 0, "negative_rows": 0, "acc": accuracy(logits, targets)}
     real_activities, negative_activities, good_real, good_negative = forward(model, inputs, negative, sides)
     if learner.is_ff:
+        # one loss per layer; every layer's input was detached, so each loss reaches its own layer only
         losses = ff_losses(good_real, good_negative, sides.real, sides.negative, model.config)
         losses = with_peer_normalisation(losses, model, real_activities, negative_activities, sides)
     else:
         losses = [g.new_zeros(()) for g in good_real]  # the yardsticks' layers learn through the readout only
     state = model.next_state(real_activities)  # the real streams' recurrent input at the next step
+    # the softmax readout is a probe on detached features: its loss trains the readout alone, and
+    # only in steps that see real text (a sleep step has no real target to learn)
     logits = model.readout_logits(real_activities, state)
     readout_loss = F.cross_entropy(logits, targets)
     total = torch.stack(losses).sum() + (readout_loss if sides.real else 0.0)
-    learner.backward(total, chars)  # an optimizer update once train.accumulate steps are in
+    # summing independent losses and calling backward once is one graph traversal, not L + 1
+    learner.backward(total)
+    if learner.due():  # every train.accumulate steps (1: every step); a phase's end flushes the rest
+        learner.update(chars)
     real.advance(model, windows[:rows], real_activities, logits.detach(), state)
     if negative is not None:
-        negatives.observe(negative[0], negative_activities)
+        negatives.observe(negative[0], negative_activities)  # rollouts continue from what was scored
     # every value stays on the device: the trainer sums them there and reads them at evaluations
     stats = {"positive_rows": rows if sides.real else 0, "negative_rows": rows if sides.negative else 0,
              "readout_loss": readout_loss.detach(), "acc": accuracy(logits, targets),

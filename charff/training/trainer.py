@@ -118,35 +118,45 @@ class Trainer:
         catch = threading.current_thread() is threading.main_thread()
         previous = {s: signal.signal(s, self.request_stop) for s in STOP_SIGNALS} if catch else {}
         try:
+            # separated:auto plans its phases from a measurement, so the first plan waits for the
+            # (possibly forked) model to exist; a resumed run keeps the plan its checkpoint holds
             if self.config.plan.auto and self.chars == 0 and self.phase_done == 0:
                 self.replan()
+            # phase_index and phase_done are checkpointed, so a resumed run re-enters the loop
+            # mid-phase exactly where it stopped
             while self.phase_index < len(self.phases):
                 phase = self.phases[self.phase_index]
                 if self.phase_done == 0:
                     self.begin_phase(phase)
                 while self.phase_done < phase.chars:
+                    # a signal only sets a flag (request_stop); stopping here, between steps, means
+                    # the checkpoint never holds a half-applied update
                     if self.stop_signal is not None:
                         self.save_checkpoint()
                         raise Interrupted(self.chars, self.stop_signal, self.run_dir)
+                    # the last step of a phase may be partial, so a phase holds exactly its characters
                     rows = min(self.config.train.streams, phase.chars - self.phase_done)
                     started = time.perf_counter()
                     stats = self.step(phase, rows)
-                    self.elapsed += time.perf_counter() - started
+                    self.elapsed += time.perf_counter() - started  # training time, evaluations apart
                     self.chars += rows
                     self.phase_done += rows
                     self.accumulate(stats)
                     self.call("on_step", phase, rows, stats)
+                    # a phase that ends with its own evaluation (eval_at_phase_ends) takes it after
+                    # the flushed update below, not one step early
                     ends_with_eval = self.phase_done == phase.chars and self.phase_end(phase)
                     if self.chars >= self.next_eval and not ends_with_eval:
                         records.append(self.evaluate_and_save())
-                self.learner.apply_update(self.chars)  # no update mixes two phases
+                self.learner.update(self.chars)  # a partial update now: no update mixes two phases
                 if self.phase_end(phase) and self.last_eval_chars != self.chars:
                     records.append(self.evaluate_and_save(self.phase_end(phase)))
                 self.call("on_phase_end", phase)
                 if phase.kind == "sleep" and self.config.plan.auto:
-                    self.replan()
+                    self.replan()  # separated:auto re-measures after every sleep phase
                 self.phase_index += 1
                 self.phase_done = 0
+            # every run ends on an evaluation: the final numbers are the whole validation split's
             if self.last_eval_chars != self.chars:
                 records.append(self.evaluate_and_save())
         except BaseException:
