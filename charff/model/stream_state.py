@@ -1,5 +1,6 @@
 """Where B recurrent streams stand: the one object that training, the negatives, sampling and
-validation advance one character at a time."""
+validation advance one character at a time; `RealStreams` adds where in the training text the
+real streams read."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
+from charff.data.streams import Streams
 from charff.model.network import FFNet
 
 
@@ -74,3 +76,39 @@ class StreamState:
     @classmethod
     def from_state_dict(cls, saved: dict, device: torch.device) -> StreamState:
         return cls(saved["windows"], list(saved["state"]), saved["logits"]).to(device)
+
+
+class RealStreams(StreamState):
+    """The real streams of training as one object: B read heads over the training text (`heads`)
+    and where the model stands on each (windows, recurrent state, logits). `batch` gives the next
+    step's windows and targets; `advance` moves the model's state and the heads together, and a
+    head that runs off the text's end restarts elsewhere with a fresh state."""
+
+    def __init__(self, model: FFNet, ids: torch.Tensor, count: int, generator: torch.Generator):
+        self.heads = Streams(ids, count, model.config.window, generator)
+        start = StreamState.start(model, self.heads.windows(-1))
+        super().__init__(start.windows, start.state, start.logits)
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, W) windows ending at each stream's next character t, and (B,) the characters after t."""
+        return self.heads.windows(), self.heads.next_chars()
+
+    @torch.no_grad()
+    def advance(self, model: FFNet, windows: torch.Tensor, activities: list[torch.Tensor],
+                logits: torch.Tensor | None = None, state: list[torch.Tensor] | None = None) -> None:
+        super().advance(model, windows, activities, logits, state)
+        restarted = self.heads.advance(windows.shape[0])
+        if restarted.any():  # host-side positions: no device value is read
+            self.reset(restarted.to(self.windows.device), self.heads.windows(-1))
+
+    def state_dict(self) -> dict:
+        """What a checkpoint keeps: recurrent state, logits and the heads' positions (the windows
+        follow from the positions)."""
+        return {"state": self.state, "logits": self.logits, "streams": self.heads.state_dict()}
+
+    def load_state_dict(self, saved: dict) -> None:
+        self.heads.load_state_dict(saved["streams"])
+        device = self.windows.device
+        self.windows = self.heads.windows(-1)
+        self.state = [s.to(device) for s in saved["state"]]
+        self.logits = saved["logits"].to(device)

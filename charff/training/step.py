@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from charff.config import LearnerKind
 from charff.model.network import FFNet, forward_joined
 from charff.model.objectives import ff_losses, goodness, peer_normalisation
-from charff.model.stream_state import StreamState
+from charff.model.stream_state import RealStreams
 from charff.schedule import Phase
 from charff.training.learner import Learner
 from charff.training.negatives import NegativeGenerator
@@ -41,16 +41,18 @@ class Sides:
         return self.real or self.negative
 
 
-def train_step(model: FFNet, learner: Learner, negatives: NegativeGenerator, real: StreamState,
-               windows: torch.Tensor, next_chars: torch.Tensor, sides: Sides, rows: int, chars: int) -> dict:
-    """Advance the first `rows` real streams by one character t, updating what `sides` asks for.
+def train_step(model: FFNet, learner: Learner, negatives: NegativeGenerator, real: RealStreams, sides: Sides,
+               rows: int, chars: int) -> dict:
+    """Advance the first `rows` real streams by one character t, updating what `sides` asks for
+    (`chars`: the characters seen so far, for the learning rate's decay).
 
-    real: the real streams before t; windows: (B, W) the real windows ending at t; next_chars:
-    (B,) the characters after t, which the softmax readout learns to predict.
+    real: the real streams before t; their batch is (B, W) windows ending at t and (B,) the
+    characters after t, which the softmax readout learns to predict.
     Nothing here reads a device value on the host: a GPU runs the step without waiting for it.
     The scalars returned are tensors; "finite" says whether the loss was, "generated" holds the
     negatives' new characters (sleep and interleaved steps).
     """
+    windows, next_chars = real.batch()
     targets = next_chars[:rows]
     inputs = (windows[:rows], [s[:rows] for s in real.state])
     # negatives are proposed before the real windows are scored: rollouts restart from where the

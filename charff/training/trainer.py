@@ -18,12 +18,11 @@ import torch
 
 from charff.config import Config
 from charff.data.dataset import Dataset
-from charff.data.streams import Streams
 from charff.errors import CharffError, Stopped
 from charff.hooks.base import Hook
 from charff.hooks.generated_text import GeneratedTextMonitor
 from charff.model.network import FFNet
-from charff.model.stream_state import StreamState
+from charff.model.stream_state import RealStreams
 from charff.rundir import CHECKPOINT_FILE, RunLock
 from charff.schedule import Phase, replanned
 from charff.training.checkpoint import save_checkpoint
@@ -70,9 +69,8 @@ class Trainer:
         self.train_ids = dataset.train.to(self.device)
         self.val_ids = dataset.val.to(self.device)
         self.calibration_ids = dataset.calibration.to(self.device)
-        self.streams = Streams(self.train_ids, t.streams, config.model.window, self.stream_generator)
-        # the real streams as they stand before their next character
-        self.real = StreamState.start(self.model, self.streams.windows(-1))
+        # the real streams: where each reads the training text, and the model's state there
+        self.real = RealStreams(self.model, self.train_ids, t.streams, self.stream_generator)
         self.negatives = configured_negatives(self.model, t, dataset.train, dataset.vocab, self.generator)
         # the training split's character counts: the reference for the KL of generated text
         self.reference = Counter(dataset.vocab.decode(dataset.train.tolist()))
@@ -95,8 +93,7 @@ class Trainer:
     def step(self, phase: Phase, rows: int) -> dict:
         sides = Sides.of(phase, self.config.train.learner_kind)
         try:
-            stats = train_step(self.model, self.learner, self.negatives, self.real, self.streams.windows(),
-                               self.streams.next_chars(), sides, rows, self.chars)
+            stats = train_step(self.model, self.learner, self.negatives, self.real, sides, rows, self.chars)
         except RuntimeError:  # e.g. sampling from probabilities that a non-finite loss made nan
             self.check_finite(force=True)
             raise
@@ -105,9 +102,6 @@ class Trainer:
         self.steps_unchecked += 1
         if self.steps_unchecked >= FINITE_CHECK_STEPS:
             self.check_finite()
-        restarted = self.streams.advance(rows)
-        if restarted.any():  # streams that ran off the text's end start afresh elsewhere
-            self.real.reset(restarted.to(self.device), self.streams.windows(-1))
         return stats
 
     # -- the loop ---------------------------------------------------------------------------
@@ -252,7 +246,7 @@ class Trainer:
 
     def measurement_batch(self) -> tuple[tuple, tuple]:
         """The next training batch, its negatives drawn aside with a random stream of their own."""
-        real_windows = self.streams.windows()
+        real_windows = self.real.batch()[0]
         generator = torch.Generator(device=self.device).manual_seed(self.config.train.seed + self.chars)
         return (real_windows, self.real.state), self.negatives.propose_aside(self.real, real_windows[:, -1],
                                                                             self.config.train.streams, generator)
@@ -269,7 +263,7 @@ class Trainer:
                 **{name: getattr(self, name) for name in PROGRESS},
                 "train_sums": {key: [float(total), count] for key, (total, count) in self.train_sums.items()},
                 "phases": [[p.kind, p.chars] for p in self.phases],
-                "state": self.real.state, "logits": self.real.logits, "streams": self.streams.state_dict(),
+                **self.real.state_dict(),
                 "negatives": self.negatives.state_dict(),
                 "generator": self.generator.get_state(),
                 "stream_generator": self.stream_generator.get_state(),
@@ -292,9 +286,7 @@ class Trainer:
 
     def load_stream_state(self, t: dict) -> None:
         """Where the streams, the negative generators and the random streams stand."""
-        self.streams.load_state_dict(t["streams"])
-        self.real = StreamState(self.streams.windows(-1), [s.to(self.device) for s in t["state"]],
-                                t["logits"].to(self.device))
+        self.real.load_state_dict(t)
         self.negatives.load_state_dict(t["negatives"])
         try:
             self.generator.set_state(t["generator"])
