@@ -285,6 +285,7 @@ def shrunk(text: str, whole_grid: bool) -> str:
         text = re.sub(r'^("train\.\w+" = \[[^,\]]+),[^\]]*\]', r"\1]", text, flags=re.M)
     for big, small in (('"separated:250k"', '"separated:250"'), ('"separated:1M"', '"separated:500"'),
                        ('"separated:62500"', '"separated:125"'), ('"separated:15625"', '"separated:50"'),
+                       ('"separated:4000"', '"separated:20"'),
                        ('"train.chars" = 500_000', '"train.chars" = 500'), ("chars = 2_000_000", "chars = 1_000"),
                        ("chars = 1_500_000", "chars = 1_000"), ('name = "aesop"', 'name = "fables"'),
                        ("hidden = [128, 128, 128]", "hidden = [8]"),
