@@ -9,6 +9,7 @@ where the twin gains nothing is what a model that stopped learning at the fork w
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -82,34 +83,45 @@ def answer(entries: list[dict]) -> str:
     return said
 
 
+PANELS = (("twin_gain", "cost", 100, 2.0, "goodness-readout accuracy, points"),
+          ("twin_gain_auc", "cost_auc", 1, 0.02, "goodness AUC"))
+
+
 def plot_frontier(entries: list[dict], path: Path, title: str) -> Path:
     """Cost (separated - twin) against the twin's gain over the null, one point per setting with
-    its intervals (cost: 90%, the equivalence test's; gain: 95%); the +-2 point margin shaded."""
-    fig = Figure(figsize=(13, 6.5))
-    ax = fig.subplots()
+    its intervals (cost: 90%, the equivalence test's; gain: 95%), on goodness-readout accuracy and
+    on the AUC the verdicts read (the common yardstick's); the holds margin shaded."""
+    fig = Figure(figsize=(17, 7))
+    axes = fig.subplots(1, 2)
     markers = "osD^v<>pPX*h"
     horizons = sorted({e["horizon_updates"] for e in entries})
     rates = sorted({e["lr"] for e in entries}, reverse=True)
-    ax.axhspan(-2, 2, color="tab:green", alpha=0.12, lw=0, label="holds margin: within 2 points of the twin")
-    ax.axhline(0, color="gray", lw=0.8)
-    ax.axvline(GAIN_NEEDED * 100, color="tab:blue", ls=":", lw=1.2,
-               label=f"twin gain of {GAIN_NEEDED * 100:.0f} points (a twin that learns)")
-    ax.axvline(0, color="gray", lw=0.8, ls="--", label="twin gains nothing over the frozen null")
-    for e in entries:
-        colour = f"C{rates.index(e['lr']) % 10}"
-        marker = markers[horizons.index(e["horizon_updates"]) % len(markers)]
-        ax.errorbar([e["twin_gain"] * 100], [e["cost"] * 100], xerr=[[e["twin_gain_ci95"] * 100]],
-                    yerr=[[e["cost_ci90"] * 100]], fmt=marker, color=colour, ms=8, capsize=4, lw=1.3,
-                    mfc="white" if e["verdict"] != "holds" else colour,
-                    label=f"lr {e['lr']:g}, H {e['horizon_updates']:,.0f} updates "
-                          f"({e['horizon_chars'] / 1e6:.1f}M chars): {e['verdict']}")
-    ax.set_xlabel("interleaved twin's gain over the frozen null after the fork "
-                  "(goodness-readout accuracy, points; bar: 95% interval)")
-    ax.set_ylabel("separated - interleaved twin (points; bar: 90% interval)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-              title="filled: holds; colour: learning rate; marker: horizon", title_fontsize=8)
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    for ax, (gain, cost, scale, margin, measure) in zip(axes, PANELS, strict=True):
+        ax.axhspan(-margin, margin, color="tab:green", alpha=0.12, lw=0,
+                   label="holds margin: within 2 points / 0.02 AUC of the twin")
+        ax.axhline(0, color="gray", lw=0.8)
+        if scale == 100:
+            ax.axvline(GAIN_NEEDED * 100, color="tab:blue", ls=":", lw=1.2,
+                       label=f"twin gain of {GAIN_NEEDED * 100:.0f} points (a twin that learns)")
+        ax.axvline(0, color="gray", lw=0.8, ls="--", label="twin gains nothing over the frozen null")
+        for e in entries:
+            colour = f"C{rates.index(e['lr']) % 10}"
+            marker = markers[horizons.index(e["horizon_updates"]) % len(markers)]
+            ax.errorbar([e[gain] * scale], [e[cost] * scale], xerr=[[e[f"{gain}_ci95"] * scale]],
+                        yerr=[[e[f"{cost}_ci90"] * scale]], fmt=marker, color=colour, ms=8, capsize=4, lw=1.3,
+                        mfc="white" if e["verdict"] != "holds" else colour,
+                        label=f"lr {e['lr']:g}, H {e['horizon_updates']:,.0f} updates "
+                              f"({e['horizon_chars'] / 1e6:.1f}M chars): {e['verdict']}")
+        ax.set_xlabel(f"interleaved twin's gain over the frozen null after the fork\n({measure}; bar: 95% interval)")
+        ax.set_ylabel(f"separated - interleaved twin ({measure}; bar: 90% interval)")
+        ax.grid(alpha=0.3)
+    handles = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    fig.legend(list(handles.values()), list(handles), fontsize=8, loc="outside right center",
+               title="filled: holds; colour: learning rate; marker: horizon", title_fontsize=8)
+    fig.suptitle("\n".join(textwrap.wrap(title, 120)), fontsize=10)
+    fig.set_layout_engine("constrained")
+    fig.savefig(path, dpi=110)
     return path

@@ -96,7 +96,8 @@ def plot_curves(curves: dict[str, dict], phases: list[Phase], ngram: dict, title
                 continue
             means, halves = curve[metric]
             # markers of falling size, every other one hollow: arms that lie on each other stay visible
-            line, = ax.plot(curve["chars"], means, marker=MARKERS[n % len(MARKERS)], ms=7 - 0.5 * (n % 6),
+            # past ten arms the colours repeat: the marker moves on, so no two arms look alike
+            line, = ax.plot(curve["chars"], means, marker=MARKERS[(n + n // 10) % len(MARKERS)], ms=7 - 0.5 * (n % 6),
                             mfc="none" if n % 2 else None, ls=LINE_STYLES[n % len(LINE_STYLES)], label=arm)
             if any(halves):  # one seed has no interval: no band
                 lower = [m - h for m, h in zip(means, halves, strict=True)]
