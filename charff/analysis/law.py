@@ -14,6 +14,7 @@ predictors, measured on the warm start at the fork (its last evaluation, mean ov
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -243,9 +244,11 @@ def plot_law_curves(result: SweepResult, paired: list[dict], entry: dict, path: 
             handles.setdefault(label, handle)
     fig.legend(list(handles.values()) + [axes[0][0].axvspan(0, 0, color="tab:purple", alpha=0.12)],
                list(handles) + ["sleep phases of the separated arm"], loc="center right", fontsize=8)
-    fig.suptitle(f"{result.manifest['description']}\n{entry['setting']} (H = {entry['horizon_updates']:,.0f} "
-                 f"updates); mean and 95% band over seeds {result.manifest['seeds']}; verdicts: "
-                 + ", ".join(f"P = {a['phase_chars']:,} {a['verdict']}" for a in entry["arms"].values()), fontsize=10)
-    fig.tight_layout(rect=(0, 0, 0.83, 1))
+    title = (f"{result.manifest['description']}. {entry['setting']} (H = {entry['horizon_updates']:,.0f} updates); "
+             f"mean and 95% band over seeds {result.manifest['seeds']}; verdicts: "
+             + ", ".join(f"P = {a['phase_chars']:,} {a['verdict']}" for a in entry["arms"].values()))
+    lines = textwrap.wrap(title, 130)
+    fig.suptitle("\n".join(lines), fontsize=10)
+    fig.tight_layout(rect=(0, 0, 0.83, 1 - 0.22 * len(lines) / fig.get_figheight()))
     fig.savefig(path, dpi=110)
     return path

@@ -60,8 +60,9 @@ def yardsticks(ax, key: str, ngram: dict, frozen: float | None = None) -> None:
     if key == "auc":
         labelled_line(ax, 0.5, "chance (AUC 0.5)", *CHANCE_STYLE)
     if key in ("acc", "bpc") and ngram:
-        best = min(ngram, key=lambda order: ngram[order]["bpc"])
-        for order in dict.fromkeys(("1-gram", "2-gram", best)):
+        # the best order of a whole table (a caller may pass only the low orders: no best then)
+        best = min(ngram, key=lambda order: ngram[order]["bpc"]) if len(ngram) > 2 else None
+        for order in (o for o in dict.fromkeys(("1-gram", "2-gram", best)) if o in ngram):
             colour, style = NGRAM_STYLES.get(order, NGRAM_STYLES["best"])
             name = f"{order} (best order)" if order == best else order
             labelled_line(ax, ngram[order][key], f"Kneser-Ney {name} yardstick", colour, style)

@@ -89,7 +89,7 @@ def write_report(result: SweepResult, console: Console) -> list[Path]:
     figures = draw_sweep(result)
     said = None
     if manifest.get("fork") and any(r["role"] == "arm" for r in paired):
-        figures += draw_law(result, paired)
+        figures += draw_law(result, paired_test or paired)  # the split the frontier reads too
         figures += draw_frontier(result, paired_test or paired, "test" if paired_test else "validation")
         said = answer(frontier(result, paired_test or paired)) if (folder / FRONTIER_JSON).exists() else None
     chars = sorted({run.summary["chars"] for runs in result.runs.values() for run in runs})
