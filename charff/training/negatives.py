@@ -30,7 +30,6 @@ class FromReadout:
     context: restarts every character (teacher forcing)."""
 
     rollout = False  # continues its own text between restarts (else restarts every character)
-    ranks = True  # has a readout to rank characters by (what hard negatives need)
 
     def restart_every(self, train: TrainConfig) -> int:
         return train.rollout_restart if self.rollout else 1
@@ -48,9 +47,8 @@ class Rollout(FromReadout):
 
 
 class Uniform(FromReadout):
-    """The control: every character equally likely, no readout."""
-
-    ranks = False
+    """The control: every character equally likely, no readout (so no hard negatives either:
+    config_checks refuses them)."""
 
     def logits(self, model, readout, windows, state, readout_logits) -> torch.Tensor:
         return torch.zeros(windows.shape[0], model.vocab_size, device=windows.device)
