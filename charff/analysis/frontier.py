@@ -63,6 +63,11 @@ def frontier(result: SweepResult, paired: list[dict]) -> list[dict]:
     return sorted(entries, key=lambda e: (-e["lr"], e["horizon_updates"], e["phase_chars"] or 0))
 
 
+def points(mean: float, half: float | None) -> str:
+    """A difference in points, with its interval where there is one."""
+    return f"{mean * 100:+.1f}" + (f" ±{half * 100:.1f}" if half is not None else "")
+
+
 def answer(entries: list[dict]) -> str:
     """The frontier's answer in one sentence: a setting that holds and learns, or the price."""
     both = [e for e in entries if e["verdict"] == "holds" and e["twin_learns"]]
@@ -74,12 +79,13 @@ def answer(entries: list[dict]) -> str:
     said = "no setting both holds and has a twin that learns measurably"
     if held:
         fastest = max(held, key=lambda e: e["twin_gain"])
-        said += (f"; holding settings' twins gain at most {fastest['twin_gain'] * 100:+.1f} "
-                 f"±{fastest['twin_gain_ci95'] * 100:.1f} points over the null ({fastest['setting']})")
+        said += (f"; holding settings' twins gain at most {points(fastest['twin_gain'], fastest['twin_gain_ci95'])} "
+                 f"points over the null ({fastest['setting']})")
     if learning:
         cheapest = max(learning, key=lambda e: e["cost"])
-        said += (f"; where the twin learns, separation costs at least {cheapest['cost'] * 100:+.1f} "
-                 f"±{cheapest['cost_ci90'] * 100:.1f} points ({cheapest['setting']}: {cheapest['verdict']})")
+        cost = points(cheapest["cost"], cheapest["cost_ci90"])
+        said += f"; where the twin learns, separation costs at least {cost} points ({cheapest['setting']}: " \
+                f"{cheapest['verdict']})"
     return said
 
 
@@ -107,8 +113,9 @@ def plot_frontier(entries: list[dict], path: Path, title: str) -> Path:
         for e in entries:
             colour = f"C{rates.index(e['lr']) % 10}"
             marker = markers[horizons.index(e["horizon_updates"]) % len(markers)]
-            ax.errorbar([e[gain] * scale], [e[cost] * scale], xerr=[[e[f"{gain}_ci95"] * scale]],
-                        yerr=[[e[f"{cost}_ci90"] * scale]], fmt=marker, color=colour, ms=8, capsize=4, lw=1.3,
+            # one seed has no interval: no bar
+            ax.errorbar([e[gain] * scale], [e[cost] * scale], xerr=[[(e[f"{gain}_ci95"] or 0) * scale]],
+                        yerr=[[(e[f"{cost}_ci90"] or 0) * scale]], fmt=marker, color=colour, ms=8, capsize=4, lw=1.3,
                         mfc="white" if e["verdict"] != "holds" else colour,
                         label=f"lr {e['lr']:g}, H {e['horizon_updates']:,.0f} updates "
                               f"({e['horizon_chars'] / 1e6:.1f}M chars): {e['verdict']}")
