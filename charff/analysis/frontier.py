@@ -102,6 +102,7 @@ def plot_frontier(entries: list[dict], path: Path, title: str) -> Path:
     markers = "osD^v<>pPX*h"
     horizons = sorted({e["horizon_updates"] for e in entries})
     rates = sorted({e["lr"] for e in entries}, reverse=True)
+    several_lengths = len({e["phase_chars"] for e in entries}) > 1  # then each label names its P
     for ax, (gain, cost, scale, margin, measure) in zip(axes, PANELS, strict=True):
         ax.axhspan(-margin, margin, color="tab:green", alpha=0.12, lw=0,
                    label="holds margin: within 2 points / 0.02 AUC of the twin")
@@ -118,7 +119,8 @@ def plot_frontier(entries: list[dict], path: Path, title: str) -> Path:
                         yerr=[[(e[f"{cost}_ci90"] or 0) * scale]], fmt=marker, color=colour, ms=8, capsize=4, lw=1.3,
                         mfc="white" if e["verdict"] != "holds" else colour,
                         label=f"lr {e['lr']:g}, H {e['horizon_updates']:,.0f} updates "
-                              f"({e['horizon_chars'] / 1e6:.1f}M chars): {e['verdict']}")
+                              f"({e['horizon_chars'] / 1e6:.1f}M chars)"
+                              + (f", P = {e['phase_chars']:,}" if several_lengths else "") + f": {e['verdict']}")
         ax.set_xlabel(f"interleaved twin's gain over the frozen null after the fork\n({measure}; bar: 95% interval)")
         ax.set_ylabel(f"separated - interleaved twin ({measure}; bar: 90% interval)")
         ax.grid(alpha=0.3)
