@@ -21,8 +21,8 @@ class Learner:
 
     def __init__(self, model: FFNet, config: Config):
         self.model, self.config = model, config
-        self.is_ff = config.train.learner_kind.ff
-        if not config.train.learner_kind.trains_layers:
+        self.kind = config.train.learner_kind  # what it does with the hidden layers (kind.ff: trained by FF)
+        if not self.kind.trains_layers:
             model.layers.requires_grad_(False)
         self.optimizers = build_optimizers(model, config)
         self.pending = 0  # steps whose gradients wait for the next update

@@ -30,11 +30,11 @@ class Sides:
     negative: bool  # lower goodness on negative windows
 
     @classmethod
-    def of(cls, phase: Phase, learner: LearnerKind) -> Sides:
+    def of(cls, phase: Phase, kind: LearnerKind) -> Sides:
         """A frozen phase updates nothing; the yardsticks learn from real text in every other phase."""
         if phase.frozen:
             return cls(real=False, negative=False)
-        return cls(real=phase.wake or not learner.ff, negative=phase.sleep and learner.ff)
+        return cls(real=phase.wake or not kind.ff, negative=phase.sleep and kind.ff)
 
     @property
     def learns(self) -> bool:
@@ -66,7 +66,7 @@ def train_step(model: FFNet, learner: Learner, negatives: NegativeGenerator, rea
         real.advance(model, windows[:rows], real_activities, logits, state)
         return {"positive_rows": 0, "negative_rows": 0, "acc": accuracy(logits, targets)}
     real_activities, negative_activities, good_real, good_negative = forward(model, inputs, negative, sides)
-    if learner.is_ff:
+    if learner.kind.ff:
         # one loss per layer; every layer's input was detached, so each loss reaches its own layer only
         losses = ff_losses(good_real, good_negative, sides.real, sides.negative, model.config)
         losses = with_peer_normalisation(losses, model, real_activities, negative_activities, sides)

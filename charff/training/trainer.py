@@ -91,7 +91,7 @@ class Trainer:
 
     # -- one step ---------------------------------------------------------------------------
     def step(self, phase: Phase, rows: int) -> dict:
-        sides = Sides.of(phase, self.config.train.learner_kind)
+        sides = Sides.of(phase, self.learner.kind)
         try:
             stats = train_step(self.model, self.learner, self.negatives, self.real, sides, rows, self.chars)
         except RuntimeError:  # e.g. sampling from probabilities that a non-finite loss made nan
