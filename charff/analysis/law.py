@@ -24,7 +24,7 @@ from charff.analysis.plots import yardsticks
 from charff.analysis.results import RunResult, SweepResult, read_run
 from charff.measures.stats import mean_ci
 from charff.rundir import FORK_DIR
-from charff.schedule import momentum_horizon
+from charff.training.optim import granularity
 
 LAW_JSON, LAW_FIGURE = "law.json", "law.png"
 FAILS = ("falls behind", "below the frozen null")
@@ -74,25 +74,24 @@ def crossings(result: SweepResult, paired: list[dict]) -> list[dict]:
     for arms in groups.values():
         arms.sort(key=lambda a: a["cycle_chars"])
         runs = result.runs[arms[0]["cell"]]
-        train = runs[0].config().train
-        per_update = train.streams * train.accumulate
+        config = runs[0].config()
+        steps = granularity(config)  # characters per update, the horizon in updates and characters
         fork = at_fork(list(fork_records(result, runs).values()))
         phases = [(a["cycle_chars"] // 2, a["verdict"]) for a in arms]
         failing = [p for p, said in phases if said in FAILS]
         first_fail = failing[0] if failing else None
         holding = [p for p, said in phases if said == "holds" and (first_fail is None or p < first_fail)]
-        horizon = momentum_horizon(train)
+        bracket = {"crossing_above_chars": holding[-1] if holding else None,  # P* above this (None: not shown)
+                   "crossing_below_chars": first_fail}  # P* at or below this (None: not shown)
         ratio = fork["one_sided_ratio"]
         entries.append({
-            "setting": setting_label(arms[0]["cell"]), "optimizer": train.optimizer, "lr": train.lr,
-            "momentum": train.momentum, "horizon_updates": horizon, "horizon_chars": horizon * per_update,
+            "setting": setting_label(arms[0]["cell"]), "optimizer": config.train.optimizer, "lr": config.train.lr,
+            "momentum": config.train.momentum, "horizon_updates": steps["horizon_updates"],
+            "horizon_chars": steps["horizon_chars"],
             "arms": {a["cell"]: {"phase_chars": a["cycle_chars"] // 2, "verdict": a["verdict"]} for a in arms},
-            "crossing_above_chars": holding[-1] if holding else None,  # P* is above this (None: not shown)
-            "crossing_below_chars": first_fail,  # P* is at or below this (None: not shown)
-            "bracket": bracket_text({"crossing_above_chars": holding[-1] if holding else None,
-                                     "crossing_below_chars": first_fail}),
+            **bracket, "bracket": bracket_text(bracket),
             "one_sided_ratio": ratio, "noise_scale_chars": fork["noise_scale"],
-            "h_over_r_chars": horizon / ratio * per_update if ratio else None,
+            "h_over_r_chars": steps["horizon_chars"] / ratio if ratio else None,
         })
     return entries
 

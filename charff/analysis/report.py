@@ -64,15 +64,16 @@ def draw_law(result: SweepResult, paired: list[dict]) -> list[Path]:
     return paths
 
 
-def draw_frontier(result: SweepResult, paired: list[dict], split: str) -> list[Path]:
-    """frontier.json and its figure, where at least two settings have a separated arm, twin and null."""
+def draw_frontier(result: SweepResult, paired: list[dict], split: str) -> tuple[list[Path], str | None]:
+    """frontier.json and its figure, with the frontier's answer, where at least two settings have a
+    separated arm, twin and null; no files and no answer otherwise."""
     entries = frontier(result, paired)
     if len({e["setting"] for e in entries}) < 2:
-        return []
-    write_json(result.folder / FRONTIER_JSON, {"split": split, "answer": answer(entries), "entries": entries})
-    title = (f"{result.manifest['description']}\n{split} split, seeds {result.manifest['seeds']}: "
-             f"{answer(entries)}")
-    return [plot_frontier(entries, result.folder / FRONTIER_FIGURE, title)]
+        return [], None
+    said = answer(entries)
+    write_json(result.folder / FRONTIER_JSON, {"split": split, "answer": said, "entries": entries})
+    title = f"{result.manifest['description']}\n{split} split, seeds {result.manifest['seeds']}: {said}"
+    return [plot_frontier(entries, result.folder / FRONTIER_FIGURE, title)], said
 
 
 def write_report(result: SweepResult, console: Console) -> list[Path]:
@@ -90,8 +91,8 @@ def write_report(result: SweepResult, console: Console) -> list[Path]:
     said = None
     if manifest.get("fork") and any(r["role"] == "arm" for r in paired):
         figures += draw_law(result, paired_test or paired)  # the split the frontier reads too
-        figures += draw_frontier(result, paired_test or paired, "test" if paired_test else "validation")
-        said = answer(frontier(result, paired_test or paired)) if (folder / FRONTIER_JSON).exists() else None
+        drawn, said = draw_frontier(result, paired_test or paired, "test" if paired_test else "validation")
+        figures += drawn
     chars = sorted({run.summary["chars"] for runs in result.runs.values() for run in runs})
     names = result.corpus_names()
     trained_on = (f"Corpus {corpus['name']} ({corpus['source']}, {corpus['alphabet']})" if len(names) == 1 else
