@@ -52,6 +52,12 @@ def prepare_for(config: Config) -> Dataset:
                    calibration_fraction=c.calibration_fraction, test_fraction=c.test_fraction)
 
 
+def build_trainer(config: Config, dataset: Dataset, run_dir: Path, log: MetricsLog, hooks: list[Hook],
+                  lock: RunLock) -> Trainer:
+    """A run's trainer with the hooks every run has: its metrics log and the thread policy."""
+    return Trainer(config, dataset, Path(run_dir), [log, ThreadGovernor(), *hooks], lock)
+
+
 def start_run(config: Config, run_dir: Path, hooks: list[Hook] = (), dataset: Dataset | None = None) -> Trainer:
     """A new run in run_dir; if run_dir holds an unfinished run of the same config (one killed at
     any moment, even before its first checkpoint) it is continued instead. A config refused for
@@ -69,7 +75,7 @@ def start_run(config: Config, run_dir: Path, hooks: list[Hook] = (), dataset: Da
                                   f"--resume {run_dir} or pick another --out")
             return continue_run(run_dir, hooks, lock)
         dataset = dataset or prepare_for(config)
-        trainer = Trainer(config, dataset, Path(run_dir), [MetricsLog(run_dir), ThreadGovernor(), *hooks], lock)
+        trainer = build_trainer(config, dataset, run_dir, MetricsLog(run_dir), hooks, lock)
         write_config(run_dir, config.to_dict())  # only once the trainer has accepted the config
         return trainer
     except BaseException:
@@ -107,13 +113,13 @@ def continue_run(run_dir: Path, hooks: list[Hook], lock: RunLock, device: str | 
     if not (Path(run_dir) / CHECKPOINT_FILE).exists():  # killed before its first checkpoint
         config = on_device(read_toml(Path(run_dir) / CONFIG_FILE, "config file", "retrain"), device)
         log.truncate(0)
-        return Trainer(config, prepare_for(config), Path(run_dir), [log, ThreadGovernor(), *hooks], lock)
+        return build_trainer(config, prepare_for(config), run_dir, log, hooks, lock)
     payload = load_checkpoint(run_dir)
     config = on_device(payload["config"], device)
     dataset = prepare_for(config)
     if dataset.vocab != Vocabulary.from_dict(payload["vocab"]):
         raise CharffError(f"the corpus behind {run_dir} changed since it was trained; restore it or retrain")
-    trainer = Trainer(config, dataset, Path(run_dir), [log, ThreadGovernor(), *hooks], lock)
+    trainer = build_trainer(config, dataset, run_dir, log, hooks, lock)
     trainer.load_state_dict(payload)
     log.truncate(trainer.records_written)
     return trainer

@@ -2,9 +2,10 @@
 
 torch's threads meet at a barrier after every parallel operation, so a step runs at the pace of
 its slowest thread. When another process holds one of two cores, the thread that shares that
-core gets a fraction of it and every barrier waits for it: training with 2 threads then ran about
-20x slower, while 1 thread kept its speed (benchmarks/busy_core.py). Passive OpenMP waiting and
-shorter spins did not cure it (also there). So the run looks, every few seconds, at how much CPU
+core gets a fraction of it and every barrier waits for it: training with 2 threads then ran 4x
+slower (benchmarks/busy_core.py; a newcomer's machine saw 20x), while 1 thread kept its speed.
+Passive OpenMP waiting and shorter spins did not cure it (docs/results.md, "Threads"). So the
+run looks, every few seconds, at how much CPU
 the rest of the machine used since the last look, and uses the cores left over, never more than
 it started with (a sweep worker's single thread stays single). Measured: metrics are identical
 with 1 and 2 threads, so the choice changes speed, not numbers.
@@ -59,12 +60,16 @@ class CoreMeter:
         return max(0.0, (busy1 - busy0) - (own1 - own0)) / (wall1 - wall0)
 
 
-def free_cores(seconds: float = 0.2) -> float:
-    """Cores left free by other processes, read over `seconds` (all of them where it cannot be read)."""
+def busy_elsewhere(seconds: float = 0.2) -> float | None:
+    """Cores other processes used over the next `seconds` (None where it cannot be read)."""
     meter = CoreMeter()
     time.sleep(seconds)
-    others = meter.others()
-    return cores() - (others or 0.0)
+    return meter.others()
+
+
+def free_cores(seconds: float = 0.2) -> float:
+    """Cores left free by other processes (all of them where it cannot be read)."""
+    return cores() - (busy_elsewhere(seconds) or 0.0)
 
 
 class ThreadGovernor(Hook):
@@ -75,7 +80,7 @@ class ThreadGovernor(Hook):
         self.most = torch.get_num_threads()
         self.meter: CoreMeter | None = None
         self.next_look = 0.0
-        self.chosen: list[int] = []  # every thread count set, for tests and the benchmark
+        self.chosen: list[int] = []  # every thread count chosen, for the tests
 
     def choose(self, others: float | None) -> None:
         if others is None:
@@ -88,7 +93,7 @@ class ThreadGovernor(Hook):
     def on_start(self, trainer) -> None:
         self.most = max(self.most, torch.get_num_threads())
         if self.most > 1:
-            self.choose(cores() - free_cores())
+            self.choose(busy_elsewhere())
             self.meter, self.next_look = CoreMeter(), time.perf_counter() + self.every
 
     def on_step(self, trainer, phase, rows: int, stats: dict) -> None:
