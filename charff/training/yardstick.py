@@ -11,6 +11,7 @@ recurrent state each arm computes over them is its own, as it must be for its go
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 from pathlib import Path
@@ -59,8 +60,8 @@ def bank(kind: type, model: FFNet, template: NegativeGenerator, ids: torch.Tenso
     """A negatives bank of `kind` for scoring `ids` with `streams` streams, like validation's."""
     rows = layout(len(ids), streams, model.config.window)[0]
     generator = torch.Generator(device=model.device).manual_seed(seed)
-    fresh = template.fresh(rows, generator)
-    return kind(model, fresh.train, fresh.proposal, fresh.never, generator, **extra)
+    return kind(model, dataclasses.replace(template.train, streams=rows), template.proposal, template.never,
+                generator, **extra)
 
 
 @torch.no_grad()
