@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from charff.analysis.law import setting_label
 from charff.analysis.paired import ACC, COMMON_AUC, OWN_AUC, auc_measure, interval
 from charff.analysis.results import SweepResult
-from charff.training.optim import granularity
+from charff.schedule import momentum_horizon
 
 FRONTIER_JSON, FRONTIER_FIGURE = "frontier.json", "frontier.png"
 GAIN_NEEDED = 0.04  # a twin "learns" when its gain's 95% interval is above zero and its mean this high
@@ -25,8 +25,9 @@ GAIN_NEEDED = 0.04  # a twin "learns" when its gain's 95% interval is above zero
 
 def entry_of(result: SweepResult, arm: dict, twin: dict) -> dict:
     """One (setting, separated arm) of the frontier, from the arm's and its twin's paired rows."""
-    config = result.runs[arm["cell"]][0].config()
-    train, steps = config.train, granularity(config)  # the horizon in updates and in characters
+    train = result.runs[arm["cell"]][0].config().train
+    horizon = momentum_horizon(train)  # in updates
+    per_update = train.streams * train.accumulate
     gain, cost = twin["vs_null"], arm["vs_twin"]
     auc = auc_measure(cost)
     gain_span = interval(gain, ACC)
@@ -34,9 +35,9 @@ def entry_of(result: SweepResult, arm: dict, twin: dict) -> dict:
     return {
         "setting": setting_label(arm["cell"]), "arm": arm["cell"], "twin": twin["cell"],
         "optimizer": train.optimizer, "lr": train.lr, "momentum": train.momentum,
-        "horizon_updates": steps["horizon_updates"], "horizon_chars": steps["horizon_chars"],
+        "horizon_updates": horizon, "horizon_chars": horizon * per_update,
         # SGD's steady step is lr / (1 - momentum) times the gradient: the speed the frontier trades
-        "effective_lr": train.lr * steps["horizon_updates"] if train.optimizer == "sgd" else None,
+        "effective_lr": train.lr * horizon if train.optimizer == "sgd" else None,
         "phase_chars": arm["cycle_chars"] // 2 if arm["cycle_chars"] else None,
         "seeds": cost["paired_seeds"],
         "twin_gain": gain[ACC], "twin_gain_ci95": gain[f"{ACC}_ci95"],

@@ -24,7 +24,7 @@ from charff.analysis.plots import yardsticks
 from charff.analysis.results import RunResult, SweepResult, read_run
 from charff.measures.stats import mean_ci
 from charff.rundir import FORK_DIR
-from charff.training.optim import granularity
+from charff.schedule import momentum_horizon
 
 LAW_JSON, LAW_FIGURE = "law.json", "law.png"
 FAILS = ("falls behind", "below the frozen null")
@@ -75,7 +75,8 @@ def crossings(result: SweepResult, paired: list[dict]) -> list[dict]:
         arms.sort(key=lambda a: a["cycle_chars"])
         runs = result.runs[arms[0]["cell"]]
         config = runs[0].config()
-        steps = granularity(config)  # characters per update, the horizon in updates and characters
+        horizon = momentum_horizon(config.train)  # in updates; analysis reads it, training.optim is above it
+        per_update = config.train.streams * config.train.accumulate
         fork = at_fork(list(fork_records(result, runs).values()))
         phases = [(a["cycle_chars"] // 2, a["verdict"]) for a in arms]
         failing = [p for p, said in phases if said in FAILS]
@@ -86,12 +87,11 @@ def crossings(result: SweepResult, paired: list[dict]) -> list[dict]:
         ratio = fork["one_sided_ratio"]
         entries.append({
             "setting": setting_label(arms[0]["cell"]), "optimizer": config.train.optimizer, "lr": config.train.lr,
-            "momentum": config.train.momentum, "horizon_updates": steps["horizon_updates"],
-            "horizon_chars": steps["horizon_chars"],
+            "momentum": config.train.momentum, "horizon_updates": horizon, "horizon_chars": horizon * per_update,
             "arms": {a["cell"]: {"phase_chars": a["cycle_chars"] // 2, "verdict": a["verdict"]} for a in arms},
             **bracket, "bracket": bracket_text(bracket),
             "one_sided_ratio": ratio, "noise_scale_chars": fork["noise_scale"],
-            "h_over_r_chars": steps["horizon_chars"] / ratio if ratio else None,
+            "h_over_r_chars": horizon / ratio * per_update if ratio else None,
         })
     return entries
 
