@@ -16,6 +16,7 @@ from pathlib import Path
 
 from chars_per_gflop import SETTINGS as HEADLINE_SETTINGS  # the script beside this one
 
+import charff.model.readouts as readouts
 import charff.training.trainer as trainer_module
 import charff.training.validation as validation
 from charff.config import load_config
@@ -26,7 +27,7 @@ SETTINGS = [*HEADLINE_SETTINGS, "train.chars=3000000"]  # the headline speed mea
 # the parts of an evaluation: (module, function name, label)
 PARTS = ((validation, "score_split", "passes over calibration and validation, with the goodness readout"),
          (validation.FFNet, "candidate_goodness", "  of which the goodness readout's candidate passes"),
-         (validation, "fit_temperature", "temperature fits"),
+         *((kind, "fit", "calibration fits") for kind in {type(k) for k in readouts.READOUT_KINDS.values()}),
          (trainer_module, "sample_stats", "samples (16 x 100 characters)"),
          (trainer_module.Trainer, "save_checkpoint", "checkpoint"))
 
@@ -69,7 +70,7 @@ def main() -> None:
             whole = (time.perf_counter() - start) / args.repeats
         print(f"one periodic evaluation and checkpoint: {whole:.2f} s (mean of {args.repeats})")
         print("| part | seconds per evaluation |\n|---|---|")
-        for _, _, label in PARTS:
+        for label in dict.fromkeys(label for _, _, label in PARTS):
             print(f"| {label} | {seconds[label] / args.repeats:.2f} |")
         t, model = trainer.config.train, trainer.model
         model.eval()
@@ -77,7 +78,7 @@ def main() -> None:
         for streams in (256, 1024, 2048):
             start = time.perf_counter()
             record = validation.evaluate(model, trainer.val_ids, trainer.calibration_ids, streams,
-                                         t.eval_goodness_chars, t.seed, trainer.negatives)
+                                         t.eval_goodness_chars, t.seed, trainer.negatives).record
             print(f"| {streams:,} | {time.perf_counter() - start:.2f} | {record['val_chars']:,} |")
 
 

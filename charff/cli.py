@@ -112,6 +112,7 @@ def cmd_evaluate(args) -> None:
 
 def cmd_sample(args) -> None:
     from charff.config import config_from_dict
+    from charff.model.readouts import default_readout, readouts_for
     from charff.model.sampling import clean_prompt, read_prompt, sample_text
     from charff.run import load_model, training_text_of
 
@@ -123,9 +124,10 @@ def cmd_sample(args) -> None:
     if not 0 <= args.top_k <= vocab.size:
         raise CharffError(f"--top-k must be between 0 (all) and the alphabet's {vocab.size} symbols, got {args.top_k}")
     config = config_from_dict(payload["config"])
+    kind = config.train.learner_kind
     if args.readout is None:
-        args.readout = "product" if config.train.learner_kind.ff else "softmax"
-    if args.readout not in config.train.learner_kind.readouts:
+        args.readout = default_readout(kind)
+    if args.readout not in readouts_for(kind):
         raise CharffError(f"this run's learner is {config.train.learner}, not trained by FF: it has no "
                           f"{args.readout} readout; use --readout softmax")
     prompt, note = clean_prompt(vocab, read_prompt(args.start))

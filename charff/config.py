@@ -25,7 +25,7 @@ Loss = Literal["softplus", "symba", "band", "clipped"]  # see charff.model.objec
 Learner = Literal["ff", "backprop", "frozen_random"]  # backprop and frozen_random are yardsticks
 Negatives = Literal["teacher_forcing", "self_generated", "random"]
 Readout = Literal["softmax", "goodness", "product"]
-READOUTS: tuple[str, ...] = typing.get_args(Readout)  # a net not trained by FF has only the first
+READOUTS: tuple[str, ...] = typing.get_args(Readout)  # implemented in model/readouts.py
 Proposal = Literal["unigram", "uniform"]  # the fixed distribution mixed into the negatives
 Optimizer = Literal["adam", "sgd"]
 LrDecay = Literal["constant", "cosine"]
@@ -50,11 +50,6 @@ class LearnerKind:
     ff: bool  # each layer learns from its own goodness loss
     local: bool  # no gradient crosses from one layer to another
     trains_layers: bool  # the hidden layers change at all
-
-    @property
-    def readouts(self) -> tuple[str, ...]:
-        """A net not trained by FF has no goodness to read: only the softmax readout."""
-        return READOUTS if self.ff else READOUTS[:1]
 
 
 LEARNERS = registry(Learner, {

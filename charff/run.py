@@ -19,6 +19,7 @@ from charff.errors import CharffError
 from charff.hooks.base import Hook
 from charff.hooks.metrics_log import MetricsLog
 from charff.model.network import FFNet
+from charff.model.readouts import READOUT_KINDS, calibrate, readouts_for
 from charff.model.sampling import generate
 from charff.rundir import (
     CALIBRATION_FILE,
@@ -38,10 +39,9 @@ from charff.training.checkpoint import load_checkpoint, save_checkpoint
 from charff.training.negatives import NegativeGenerator, configured_negatives
 from charff.training.optim import granularity
 from charff.training.trainer import Trainer
-from charff.training.validation import evaluate
+from charff.training.validation import evaluate_run
 from charff.training.yardstick import common_auc
 
-CALIBRATED = ("softmax_temperature", "goodness_temperature", "product_weights")  # what an evaluation fits
 SAMPLE_COUNT, SAMPLE_LENGTH = 16, 250  # samples.txt: continuations per readout (three printed), characters each
 COMMON_SYMBOLS = 30  # samples' rare characters: those outside the corpus's 30 most frequent
 
@@ -133,8 +133,8 @@ def load_model(run_dir: Path) -> tuple[FFNet, Vocabulary, dict]:
     model.load_state_dict(payload["model"])
     calibration = Path(run_dir) / CALIBRATION_FILE
     if calibration.is_file():  # `charff evaluate` calibrated the readouts anew; the checkpoint is as trained
-        for name, value in torch.load(calibration, weights_only=True).items():
-            getattr(model, name).copy_(value)
+        for buffer, value in torch.load(calibration, weights_only=True).items():
+            getattr(model, buffer).copy_(value)
     model.eval()
     return model, vocab, payload
 
@@ -152,18 +152,22 @@ def rescore_run(run_dir: Path) -> dict:
     dataset = prepare_for(config)
     if dataset.vocab != vocab:
         raise CharffError(f"the corpus behind {run_dir} changed since it was trained; restore it to evaluate")
-    t = config.train
-    negatives = configured_negatives(model, t, dataset.train, dataset.vocab, torch.Generator())
-    scores = evaluate(model, dataset.val, dataset.calibration, t.eval_streams, 0, t.seed, negatives,
-                      goodness_readout=t.learner_kind.ff)
-    record = {"chars": payload["trainer"]["chars"], **scores}
+    negatives = configured_negatives(model, config.train, dataset.train, dataset.vocab, torch.Generator())
+    evaluation = evaluate_run(model, config.train, dataset.val, dataset.calibration, negatives)
+    calibrate(model, evaluation.calibration)
+    record = {"chars": payload["trainer"]["chars"], **evaluation.record}
     test = test_scores(model, dataset, config, negatives)
     if test is not None:
         record["test"] = test
-    save_checkpoint({name: buffer for name, buffer in model.named_buffers() if name in CALIBRATED},
-                    run_dir / CALIBRATION_FILE)
+    save_checkpoint(calibration_buffers(model, evaluation.calibration), run_dir / CALIBRATION_FILE)
     write_json(run_dir / EVALUATION_FILE, record)
     return record
+
+
+def calibration_buffers(model: FFNet, calibration: dict) -> dict[str, torch.Tensor]:
+    """The model buffers that hold the fitted readouts' calibration, by buffer name: what
+    calibration.pt keeps."""
+    return {READOUT_KINDS[name].buffer: getattr(model, READOUT_KINDS[name].buffer) for name in calibration}
 
 
 def training_text_of(config: Config) -> str | None:
@@ -185,8 +189,7 @@ def write_samples(trainer: Trainer, count: int = SAMPLE_COUNT, length: int = SAM
     corpus_share = 1 - sum(trainer.reference[c] for c in frequent) / sum(trainer.reference.values())
     lines, shares = [f"prompt: {vocab.decode(prompt)!r}"], {"corpus": corpus_share}
     model.eval()
-    readouts = trainer.config.train.learner_kind.readouts
-    for readout in readouts:
+    for readout in readouts_for(trainer.config.train.learner_kind):
         out = generate(model, prompt, count, length, generator, readout=readout, never=vocab.unknown_id)
         texts = [vocab.decode(row) for row in out]
         shares[readout] = sum(c not in frequent for text in texts for c in text) / (count * length)
@@ -202,12 +205,7 @@ def test_scores(model: FFNet, dataset: Dataset, config: Config, negatives: Negat
     """Every readout on the test split, calibrated as at every evaluation; None without a test split."""
     if not len(dataset.test):
         return None
-    t, was_training = config.train, model.training
-    model.eval()
-    scores = evaluate(model, dataset.test, dataset.calibration, t.eval_streams, 0, t.seed, negatives,
-                      goodness_readout=t.learner_kind.ff)
-    model.train(was_training)
-    return scores
+    return evaluate_run(model, config.train, dataset.test, dataset.calibration, negatives).record
 
 
 def finish_run(trainer: Trainer) -> dict:

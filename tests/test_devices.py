@@ -61,7 +61,7 @@ def test_evaluation_test_scoring_and_sampling_move_text_to_the_model(trained):
     t = trained.config.train
     moved = dataclasses.replace(data, val=elsewhere(data.val), test=elsewhere(data.test),
                                 calibration=elsewhere(data.calibration))
-    record = evaluate(trained.model, moved.val, moved.calibration, t.eval_streams, 64, t.seed, trained.negatives)
+    record = evaluate(trained.model, moved.val, moved.calibration, t.eval_streams, 64, t.seed, trained.negatives).record
     assert 0 <= record["goodness_acc"] <= 1
     assert "goodness_acc" in run.test_scores(trained.model, moved, trained.config, trained.negatives)
     out = generate(trained.model, elsewhere(data.val[:20]), 2, 5, torch.Generator().manual_seed(0))

@@ -16,7 +16,7 @@ from charff.data.vocab import CLEANERS
 from charff.model.activations import ACTIVATIONS
 from charff.model.network import RECURRENCES
 from charff.model.objectives import LOSSES
-from charff.model.sampling import READOUT_LOGITS
+from charff.model.readouts import READOUT_KINDS
 from charff.training.negatives import KINDS, PROPOSALS
 from charff.training.optim import LR_DECAYS, OPTIMIZERS
 
@@ -26,7 +26,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "charff"
 @pytest.mark.parametrize("key, registry", [
     ("corpus.alphabet", CLEANERS), ("model.activation", ACTIVATIONS), ("model.loss", LOSSES),
     ("train.negatives", KINDS), ("train.optimizer", OPTIMIZERS), ("train.lr_decay", LR_DECAYS),
-    ("train.learner", LEARNERS), ("train.negative_readout", READOUT_LOGITS), ("train.negative_proposal", PROPOSALS),
+    ("train.learner", LEARNERS), ("train.negative_readout", READOUT_KINDS), ("train.negative_proposal", PROPOSALS),
     ("model.recurrence", RECURRENCES),
 ])
 def test_every_declared_choice_has_exactly_one_implementation(key, registry):

@@ -11,17 +11,10 @@ from charff.config import ModelConfig, TrainConfig
 from charff.data.dataset import prepare
 from charff.measures.stats import mean_ci
 from charff.model.network import FFNet
+from charff.model.readouts import calibrate, fit_product_weights, fit_temperature
 from charff.training.negatives import NegativeGenerator, proposal_distribution
 from charff.training.trainer import Trainer
-from charff.training.validation import (
-    WARMUP,
-    Scored,
-    evaluate,
-    fit_product_weights,
-    fit_temperature,
-    layout,
-    score_split,
-)
+from charff.training.validation import WARMUP, Scored, evaluate, layout, readout_summary, score_split
 from tests.conftest import tiny_config
 
 
@@ -35,19 +28,36 @@ def negatives_of(model, kind="teacher_forcing"):
                              None, torch.Generator())
 
 
+def scores(*args, **kwargs) -> dict:
+    return evaluate(*args, **kwargs).record
+
+
+def test_an_evaluation_returns_its_calibration_and_leaves_the_model_as_it_was():
+    model = small_model()
+    before = {name: buffer.clone() for name, buffer in model.named_buffers()}
+    val = torch.randint(0, 30, (900,), generator=torch.Generator().manual_seed(2))
+    evaluation = evaluate(model, val, val[:300], streams=8, goodness_chars=0, seed=0, negatives=negatives_of(model))
+    assert all(torch.equal(buffer, before[name]) for name, buffer in model.named_buffers())
+    assert set(evaluation.calibration) == {"softmax", "goodness", "product"}
+    assert evaluation.record["goodness_temperature"] == evaluation.calibration["goodness"].item()
+    calibrate(model, evaluation.calibration)
+    assert torch.equal(model.product_weights, evaluation.calibration["product"])
+    assert model.goodness_temperature.item() == pytest.approx(evaluation.record["goodness_temperature"])
+
+
 def test_temperatures_come_from_the_calibration_slice_never_from_validation():
     model = small_model()
     calibration = torch.randint(0, 30, (600,), generator=torch.Generator().manual_seed(1))
     records = []
     for seed in (2, 3):  # two different validation splits
         val = torch.randint(0, 30, (900,), generator=torch.Generator().manual_seed(seed))
-        records.append(evaluate(model, val, calibration, streams=8, goodness_chars=0, seed=0,
+        records.append(scores(model, val, calibration, streams=8, goodness_chars=0, seed=0,
                                 negatives=negatives_of(model)))
     for name in ("softmax_temperature", "goodness_temperature", "product_goodness_weight", "product_softmax_weight"):
         assert records[0][name] == records[1][name]
     assert records[0]["softmax_bpc"] != records[1]["softmax_bpc"]
     other = torch.randint(0, 30, (600,), generator=torch.Generator().manual_seed(4))
-    shifted = evaluate(model, val, other, streams=8, goodness_chars=0, seed=0, negatives=negatives_of(model))
+    shifted = scores(model, val, other, streams=8, goodness_chars=0, seed=0, negatives=negatives_of(model))
     assert shifted["goodness_temperature"] != records[1]["goodness_temperature"]
     assert shifted["product_goodness_weight"] != records[1]["product_goodness_weight"]
 
@@ -65,8 +75,8 @@ def test_validation_draws_its_fakes_from_the_configured_negatives():
 
     counting = Counting(model, TrainConfig(negatives="random", negatives_per_position=3),
                         proposal_distribution("uniform", None, 30, None), None, torch.Generator())
-    with_random = evaluate(model, val, val[:300], streams=8, goodness_chars=0, seed=0, negatives=counting)
-    with_forcing = evaluate(model, val, val[:300], streams=8, goodness_chars=0, seed=0,
+    with_random = scores(model, val, val[:300], streams=8, goodness_chars=0, seed=0, negatives=counting)
+    with_forcing = scores(model, val, val[:300], streams=8, goodness_chars=0, seed=0,
                             negatives=negatives_of(model))
     assert len(proposed) * 8 == with_random["val_chars"] and proposed[0].shape[0] == 3 * 8
     assert with_random["good_fake/0"] != with_forcing["good_fake/0"]
@@ -102,9 +112,9 @@ def test_the_product_readout_fits_the_calibration_slice_at_least_as_well_as_good
 def test_the_goodness_readout_scores_the_whole_split_unless_told_otherwise():
     model = small_model()
     val = torch.randint(0, 30, (900,), generator=torch.Generator().manual_seed(2))
-    whole = evaluate(model, val, val[:300], streams=8, goodness_chars=0, seed=0, negatives=negatives_of(model))
+    whole = scores(model, val, val[:300], streams=8, goodness_chars=0, seed=0, negatives=negatives_of(model))
     assert whole["goodness_chars"] == whole["val_chars"] > 700
-    part = evaluate(model, val, val[:300], streams=8, goodness_chars=100, seed=0, negatives=negatives_of(model))
+    part = scores(model, val, val[:300], streams=8, goodness_chars=100, seed=0, negatives=negatives_of(model))
     assert 100 <= part["goodness_chars"] < 200
 
 
@@ -114,7 +124,7 @@ def test_intervals_are_over_the_segments_means():
     logits[:, 0] = 5.0
     for targets in ([0, 0, 1, 1], [0, 1, 1, 1]):  # segment i is row i of every step
         scored.add(logits, torch.tensor(targets), torch.arange(4))
-    out = scored.summary("softmax", 1.0)
+    out = readout_summary("softmax", *scored.tensors())
     assert out["softmax_acc"] == pytest.approx(3 / 8)
     assert out["softmax_acc_ci"] == pytest.approx(mean_ci([1.0, 0.5, 0.0, 0.0])[1])
     assert out["softmax_bpc_ci"] > 0 and math.isfinite(out["softmax_bpc"])

@@ -10,9 +10,12 @@ from rich.table import Table
 
 from charff.config import LEARNERS, READOUTS
 from charff.data.ngram import best_of
+from charff.model.readouts import readouts_for
 
-METRIC_COLUMNS = (("final_softmax_acc", "softmax acc", True), ("final_softmax_bpc", "bits/char", False),
-                  ("final_goodness_acc", "goodness acc", True), ("final_goodness_bpc", "bits/char", False))
+# the main table's columns (the product readout's numbers are in the CSV and the test table):
+# (readout, summary key, header, shown as a percentage)
+METRIC_COLUMNS = tuple((readout, f"final_{readout}_{metric}", f"{readout} acc" if metric == "acc" else "bits/char",
+                        metric == "acc") for readout in ("softmax", "goodness") for metric in ("acc", "bpc"))
 
 
 def fmt(mean: float, half: float, percent: bool) -> str:
@@ -35,10 +38,10 @@ def collapse_text(row: dict) -> str:
 
 
 def metric_cells(row: dict) -> list[str]:
-    """A net not trained by FF has no meaningful goodness readout: those cells show '-'."""
-    ff = LEARNERS[row.get("learner", "ff")].ff
-    return [fmt(row[key], row[key + "_ci95"], percent) if ff or "softmax" in key else "-"
-            for key, _, percent in METRIC_COLUMNS]
+    """A readout the run does not have (goodness, for a net not trained by FF) shows '-'."""
+    has = readouts_for(LEARNERS[row.get("learner", "ff")])
+    return [fmt(row[key], row[key + "_ci95"], percent) if readout in has else "-"
+            for readout, key, _, percent in METRIC_COLUMNS]
 
 
 def ngram_rows(ngram: dict) -> list[list[str]]:
@@ -51,7 +54,7 @@ def ngram_rows(ngram: dict) -> list[list[str]]:
 def results_table(rows: list[dict], ngram: dict, title: str) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left", collapse_padding=True)
     table.add_column("setting", overflow="fold", min_width=16)
-    for _, header, _ in METRIC_COLUMNS:
+    for _, _, header, _ in METRIC_COLUMNS:
         table.add_column(header, justify="right", overflow="fold", max_width=11)
     table.add_column("collapsed", overflow="fold", min_width=10)
     for row in rows:
@@ -109,7 +112,7 @@ def test_table(rows: list[dict], ngram: dict) -> Table | None:
 
 def results_markdown(rows: list[dict], ngram: dict, heading: str, notes: list[str],
                      test_ngram: dict | None = None) -> str:
-    header = ["setting", "schedule", *(h for _, h, _ in METRIC_COLUMNS), "collapsed (onset)"]
+    header = ["setting", "schedule", *(h for _, _, h, _ in METRIC_COLUMNS), "collapsed (onset)"]
     lines = [f"# {heading}", "", *notes, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         lines.append("| " + " | ".join([row["cell"], row["schedule"], *metric_cells(row), collapse_text(row)]) + " |")

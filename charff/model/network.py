@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from charff.config import ModelConfig, Recurrence, registry
 from charff.model.activations import ACTIVATIONS
 from charff.model.objectives import goodness
+from charff.model.readouts import READOUT_KINDS
 
 # the layers whose states from t-1 layer i (of L) reads: one entry per config.Recurrence
 RECURRENCES = registry(Recurrence, {
@@ -107,11 +108,10 @@ class FFNet(nn.Module):
             layers.append(FFLayer(bottom_up, width, self.context_widths(i)))
         self.layers = nn.ModuleList(layers)
         self.readout = nn.Linear(sum(widths), vocab_size)
-        # each readout's temperature, fitted on the held-out calibration slice at every evaluation
-        self.register_buffer("softmax_temperature", torch.tensor(1.0))
-        self.register_buffer("goodness_temperature", torch.tensor(1.0))
-        # the product readout's weights on goodness and on the softmax readout's log-probabilities
-        self.register_buffer("product_weights", torch.ones(2))
+        # each readout's calibration (a temperature, the product's weights), fitted on held-out text
+        # at every evaluation and stored here, so that sampling and checkpoints carry it
+        for readout in READOUT_KINDS.values():
+            self.register_buffer(readout.buffer, readout.initial())
         for i, width in enumerate(widths):  # running mean activity per unit, for peer normalisation
             self.register_buffer(f"peer_mean_{i}", torch.zeros(width))
 
@@ -179,31 +179,11 @@ class FFNet(nn.Module):
             total = total + goodness(below)
         return total.reshape(batch, vocab)
 
-    def calibrated_softmax_logits(self, logits: torch.Tensor) -> torch.Tensor:
-        return logits / self.softmax_temperature
-
-    def goodness_logits(self, context: torch.Tensor, state: list[torch.Tensor]) -> torch.Tensor:
-        return self.candidate_goodness(context, state) / self.goodness_temperature
-
-    def product_logits(self, context: torch.Tensor, state: list[torch.Tensor],
-                       readout_logits: torch.Tensor) -> torch.Tensor:
-        """Goodness times the softmax readout's probability, each raised to its fitted weight.
-
-        FF learns goodness by telling real characters from negatives that the softmax readout
-        (mostly) proposed, so goodness measures how much likelier a character is than that
-        proposal made it (the NCE view): multiplying the two back gives the density.
-        """
-        return product_of(self.candidate_goodness(context, state), readout_logits, self.product_weights)
-
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # checkpoints written before the product readout existed load with its default weights
-        state_dict.setdefault(prefix + "product_weights", torch.ones(2))
+        # checkpoints written before a readout existed load with its initial calibration
+        for readout in READOUT_KINDS.values():
+            state_dict.setdefault(prefix + readout.buffer, readout.initial())
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
-
-def product_of(goodness: torch.Tensor, readout_logits: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Logits of the product readout: weights[0] * goodness + weights[1] * log softmax(readout)."""
-    return weights[0] * goodness + weights[1] * F.log_softmax(readout_logits.to(goodness.dtype), dim=-1)
 
 
 def forward_joined(model: FFNet, real: tuple, negative: tuple) -> tuple[list[torch.Tensor], int]:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import torch
 
-from charff.config import Readout, registry
 from charff.data.vocab import UNKNOWN, Vocabulary
 from charff.errors import CharffError
 from charff.model.network import FFNet
+from charff.model.readouts import next_logits
 from charff.model.stream_state import StreamState
 
 
@@ -44,30 +44,6 @@ def sample_from_logits(logits: torch.Tensor, generator: torch.Generator, tempera
     return torch.multinomial(probs, 1, generator=generator).squeeze(1)
 
 
-# logits for the next character, by readout: the softmax readout's come from the last forward
-# pass; the goodness readout scores every candidate after the last W-1; the product multiplies both
-READOUT_LOGITS = registry(Readout, {
-    "softmax": lambda model, windows, state, readout_logits: readout_logits,
-    "goodness": lambda model, windows, state, readout_logits: model.goodness_logits(windows[:, 1:], state),
-    "product": lambda model, windows, state, readout_logits: model.product_logits(windows[:, 1:], state,
-                                                                                   readout_logits),
-})
-
-
-def next_logits(model: FFNet, readout: str, windows: torch.Tensor, state: list[torch.Tensor],
-                readout_logits: torch.Tensor) -> torch.Tensor:
-    """Logits of a readout for the character after `windows` (B, W)."""
-    return READOUT_LOGITS[readout](model, windows, state, readout_logits)
-
-
-def calibrated_next_logits(model: FFNet, readout: str, windows: torch.Tensor, state: list[torch.Tensor],
-                           readout_logits: torch.Tensor) -> torch.Tensor:
-    """next_logits with the softmax readout divided by its calibrated temperature (the other
-    readouts' calibration is always applied): the distribution samples are drawn from."""
-    logits = next_logits(model, readout, windows, state, readout_logits)
-    return model.calibrated_softmax_logits(logits) if readout == "softmax" else logits
-
-
 @torch.no_grad()
 def generate(model: FFNet, prompt: torch.Tensor, count: int, max_new_chars: int, generator: torch.Generator,
              temperature: float = 1.0, top_k: int = 0, readout: str = "softmax",
@@ -82,7 +58,7 @@ def generate(model: FFNet, prompt: torch.Tensor, count: int, max_new_chars: int,
         stream.advance(model, windows, model(windows, stream.state))
     out = []
     for _ in range(max_new_chars):
-        logits = calibrated_next_logits(model, readout, stream.windows, stream.state, stream.logits)
+        logits = next_logits(model, readout, stream.windows, stream.state, stream.logits)
         chars = sample_from_logits(logits, generator, temperature, top_k, never=never)
         out.append(chars)
         windows = torch.cat([stream.windows[:, 1:], chars[:, None]], dim=1)

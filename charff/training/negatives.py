@@ -21,7 +21,8 @@ import torch
 from charff.config import Negatives, Proposal, TrainConfig, registry
 from charff.data.vocab import Vocabulary
 from charff.model.network import FFNet
-from charff.model.sampling import forbidden, model_probabilities, next_logits
+from charff.model.readouts import next_logits
+from charff.model.sampling import forbidden, model_probabilities
 from charff.model.stream_state import StreamState
 
 
@@ -37,7 +38,7 @@ class FromReadout:
     def logits(self, model: FFNet, readout: str, windows: torch.Tensor, state: list[torch.Tensor],
                readout_logits: torch.Tensor) -> torch.Tensor:
         """Unnormalised log-probabilities of the next character of each bank stream."""
-        return next_logits(model, readout, windows, state, readout_logits)
+        return next_logits(model, readout, windows, state, readout_logits, for_negatives=True)
 
 
 class Rollout(FromReadout):

@@ -22,6 +22,7 @@ from charff.errors import CharffError, Stopped
 from charff.hooks.base import Hook
 from charff.hooks.generated_text import GeneratedTextMonitor
 from charff.model.network import FFNet
+from charff.model.readouts import calibrate
 from charff.model.stream_state import RealStreams
 from charff.rundir import CHECKPOINT_FILE, RunLock
 from charff.schedule import Phase, replanned
@@ -31,7 +32,7 @@ from charff.training.instruments import measure_gradients
 from charff.training.learner import Learner
 from charff.training.negatives import configured_negatives
 from charff.training.step import Sides, train_step
-from charff.training.validation import evaluate, sample_stats
+from charff.training.validation import evaluate_run, sample_stats
 
 FINITE_CHECK_STEPS = 64  # steps between two reads of whether the losses stayed finite
 # the trainer's counters, saved in and restored from every checkpoint
@@ -228,9 +229,11 @@ class Trainer:
             record.update(measure_gradients(self.model, self.config.model, *self.measurement_batch()))
             record["instrument_seconds"] = round(time.perf_counter() - started, 3)
         final = self.chars >= t.chars  # the last evaluation scores the goodness readout on every character
-        record.update(evaluate(self.model, self.val_ids, self.calibration_ids, t.eval_streams,
-                               0 if final else t.eval_goodness_chars, t.seed, self.negatives,
-                               goodness_readout=t.learner_kind.ff))
+        evaluation = evaluate_run(self.model, t, self.val_ids, self.calibration_ids, self.negatives,
+                                  0 if final else t.eval_goodness_chars)
+        # from here on sampling, and negatives drawn from a calibrated readout, use the new fit
+        calibrate(self.model, evaluation.calibration)
+        record.update(evaluation.record)
         record.update({f"train_{key}": float(total) / count for key, (total, count) in self.train_sums.items()})
         self.call("add_to_eval", record)
         record.update(sample_stats(self.model, self.val_ids, self.dataset.vocab, self.reference, t.seed))

@@ -3,8 +3,9 @@ configured negatives per layer, and dead units. Streams run through contiguous b
 each after a warm-up on the text before it so the recurrent state sees real history; more streams
 make an evaluation cheaper (fewer, larger passes) without changing which characters are scored.
 
-Each readout's temperature (the product readout's two weights) is fitted on the calibration slice
-(held out from training, never the validation split), then the validation split is scored with it.
+Each readout's calibration (a temperature, the product readout's two weights) is fitted on the
+calibration slice (held out from training, never the validation split), then the validation split
+is scored with it. The readouts themselves live in model/readouts.py.
 Intervals are 95% intervals over the means of 64 contiguous blocks of the split: neighbouring
 characters are correlated, blocks far apart nearly are not.
 """
@@ -18,45 +19,19 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from charff.config import READOUTS, TrainConfig
 from charff.data.vocab import Vocabulary
-from charff.measures.search import golden_minimum
 from charff.measures.stats import INTERVAL_BLOCKS, mean_ci
 from charff.measures.textstats import text_stats
-from charff.model.network import FFNet, forward_joined, product_of
+from charff.model.network import FFNet, forward_joined
 from charff.model.objectives import goodness
+from charff.model.readouts import READOUT_KINDS, ReadoutKind, readouts_for
 from charff.model.sampling import generate
 from charff.model.stream_state import StreamState
 from charff.training.negatives import NegativeGenerator
 
 WARMUP = 16  # characters of history before a position is scored
 SAMPLE_STREAMS, SAMPLE_CHARS = 16, 100  # samples drawn at every evaluation
-
-
-def fit_temperature(scores: torch.Tensor, targets: torch.Tensor) -> float:
-    """The temperature minimising cross-entropy (golden section on log T)."""
-    def loss(log_t: float) -> float:
-        return F.cross_entropy(scores / math.exp(log_t), targets).item()
-
-    return math.exp(golden_minimum(loss, -8.0, 6.0, iterations=60))
-
-
-def fit_product_weights(goodness_scores: torch.Tensor, readout_logits: torch.Tensor,
-                        targets: torch.Tensor) -> torch.Tensor:
-    """The product readout's weights minimising cross-entropy. The loss is convex in them, so
-    L-BFGS finds the optimum; it starts from (1, 1), the plain product that NCE would predict."""
-    goodness_scores, readout_logits = goodness_scores.double(), readout_logits.double()
-    weights = torch.tensor([1.0, 1.0], dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([weights], max_iter=100, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        loss = F.cross_entropy(product_of(goodness_scores, readout_logits, weights), targets)
-        loss.backward()
-        return loss
-
-    with torch.enable_grad():
-        optimizer.step(closure)
-    return weights.detach().float()
 
 
 def auc(positive: torch.Tensor, negative: torch.Tensor) -> float:
@@ -89,11 +64,6 @@ class Scored:
     def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return self.logits[: self.count], self.targets[: self.count], self.segments[: self.count]
 
-    def summary(self, name: str, temperature: float) -> dict:
-        """Accuracy and bits/char at the calibrated temperature, each with its 95% half-width."""
-        logits, targets, segments = self.tensors()
-        return {f"{name}_temperature": temperature, **readout_summary(name, logits / temperature, targets, segments)}
-
 
 def readout_summary(name: str, logits: torch.Tensor, targets: torch.Tensor, segments: torch.Tensor) -> dict:
     """Accuracy and bits/char of calibrated logits, each with its 95% half-width over segments."""
@@ -111,10 +81,25 @@ def readout_summary(name: str, logits: torch.Tensor, targets: torch.Tensor, segm
 
 @dataclass
 class SplitPass:
-    softmax: Scored
-    goodness: Scored | None
-    softmax_at_goodness: Scored | None  # the softmax readout where goodness was scored: the product's other factor
+    softmax: Scored  # the softmax readout's logits at every scored position
+    goodness: Scored | None  # every candidate's goodness, where goodness was scored
+    softmax_at_goodness: Scored | None  # the softmax readout's logits there: the product's other factor
     diagnostics: dict  # per-layer goodness of real and fake windows, AUC, dead units (validation only)
+
+    def scores(self, readout: ReadoutKind) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor]:
+        """A readout's raw scores: (softmax logits, goodness or None, targets, segments), at every
+        scored position, or only where goodness was scored when the readout needs goodness."""
+        if not readout.needs_goodness:
+            logits, targets, segments = self.softmax.tensors()
+            return logits, None, targets, segments
+        goodness, targets, segments = self.goodness.tensors()
+        return self.softmax_at_goodness.tensors()[0], goodness, targets, segments
+
+
+@dataclass
+class Evaluation:
+    record: dict  # the metrics of one evaluation
+    calibration: dict[str, torch.Tensor]  # readout name -> its calibration, fitted on the calibration slice
 
 
 def layout(length: int, streams: int, window: int) -> tuple[int, int]:
@@ -185,44 +170,46 @@ def score_split(model: FFNet, ids: torch.Tensor, streams: int, goodness_chars: i
 
 @torch.no_grad()
 def evaluate(model: FFNet, val: torch.Tensor, calibration: torch.Tensor, streams: int, goodness_chars: int,
-             seed: int, negatives: NegativeGenerator, goodness_readout: bool = True) -> dict:
-    """Fits the readouts' temperatures (the product's weights) on the calibration slice, then
-    scores the validation split (the goodness and product readouts on goodness_chars positions of
-    each, 0 meaning all). A net not trained by FF (goodness_readout False) has only the softmax
-    readout to report."""
+             seed: int, negatives: NegativeGenerator, readouts: tuple[str, ...] = READOUTS) -> Evaluation:
+    """Fits each readout's calibration on the calibration slice, then scores the validation split
+    with it (readouts that need goodness on goodness_chars positions of each, 0 meaning all).
+    The model is left as it was: the caller stores the calibration (readouts.calibrate) or not."""
     # the splits may come from a Dataset on the CPU while the model sits on a GPU
     val, calibration = val.to(model.device), calibration.to(model.device)
-    scored_by_goodness = goodness_chars if goodness_readout else None
+    needs_goodness = any(READOUT_KINDS[name].needs_goodness for name in readouts)
+    scored_by_goodness = goodness_chars if needs_goodness else None
     calibrating = score_split(model, calibration, streams, scored_by_goodness, None)
     record = {"calibration_chars": len(calibration)}
     generator = torch.Generator(device=val.device).manual_seed(seed)
     validating = score_split(model, val, streams, scored_by_goodness,
                              negatives.fresh(layout(len(val), streams, model.config.window)[0], generator))
-    temperatures = {}
-    for name in ("softmax", "goodness") if goodness_readout else ("softmax",):
-        logits, targets, _ = getattr(calibrating, name).tensors()
-        temperatures[name] = fit_temperature(logits, targets)
-        getattr(model, f"{name}_temperature").fill_(temperatures[name])
     record["val_chars"] = validating.softmax.count
-    record.update(validating.softmax.summary("softmax", temperatures["softmax"]))
-    if goodness_readout:
-        record["goodness_chars"] = validating.goodness.count
-        record.update(validating.goodness.summary("goodness", temperatures["goodness"]))
-        record.update(product_summary(model, calibrating, validating))
+    fitted = {}
+    for name in readouts:
+        readout = READOUT_KINDS[name]
+        softmax_logits, goodness_scores, targets, _ = calibrating.scores(readout)
+        fitted[name] = readout.fit(softmax_logits, goodness_scores, targets)
+        softmax_logits, goodness_scores, targets, segments = validating.scores(readout)
+        if readout.needs_goodness and "goodness_chars" not in record:
+            record["goodness_chars"] = validating.goodness.count
+        record.update(readout.fields(name, fitted[name]))
+        logits = readout.logits(fitted[name], softmax_logits, goodness_scores)
+        record.update(readout_summary(name, logits, targets, segments))
     record.update(validating.diagnostics)
-    return record
+    return Evaluation(record, fitted)
 
 
-def product_summary(model: FFNet, calibrating: SplitPass, validating: SplitPass) -> dict:
-    """The product readout: weights fitted on the calibration slice (stored in the model for
-    sampling), then accuracy and bits/char on validation."""
-    goodness_scores, targets, _ = calibrating.goodness.tensors()
-    weights = fit_product_weights(goodness_scores, calibrating.softmax_at_goodness.tensors()[0], targets)
-    model.product_weights.copy_(weights)
-    goodness_scores, targets, segments = validating.goodness.tensors()
-    logits = product_of(goodness_scores, validating.softmax_at_goodness.tensors()[0], model.product_weights)
-    return {"product_goodness_weight": weights[0].item(), "product_softmax_weight": weights[1].item(),
-            **readout_summary("product", logits, targets, segments)}
+def evaluate_run(model: FFNet, train: TrainConfig, split: torch.Tensor, calibration: torch.Tensor,
+                 negatives: NegativeGenerator, goodness_chars: int = 0) -> Evaluation:
+    """evaluate with a run's settings and readouts, the model in eval mode meanwhile: what the
+    trainer, `charff evaluate` and the test split call."""
+    was_training = model.training
+    model.eval()
+    try:
+        return evaluate(model, split, calibration, train.eval_streams, goodness_chars, train.seed, negatives,
+                        readouts_for(train.learner_kind))
+    finally:
+        model.train(was_training)
 
 
 @torch.no_grad()
