@@ -18,7 +18,8 @@ def test_crossing_lies_between_the_last_phase_that_held_and_the_first_that_did_n
             row("separated:16k", 16384, 0.27, 0.66, 0.99), row("separated:64k", 65536, 0.20, 0.55, 0.99),
             row("interleaved", None, 0.30, 0.66, 0.999), row("separated:4k", 4096, 0.30, 0.66, 0.999),
             row("separated:16k", 16384, 0.30, 0.655, 0.999), row("separated:64k", 65536, 0.29, 0.65, 0.999)]
-    by_horizon = {round(e["horizon_updates"]): e for e in crossings(rows)}
+    settings = {r["cell"]: (("train.momentum", str(r["train.momentum"])),) for r in rows}  # all but the schedule
+    by_horizon = {round(e["horizon_updates"]): e for e in crossings(rows, settings)}
     short, long = by_horizon[100], by_horizon[1000]
     # 16k lost 3 points of goodness-readout accuracy: it did not hold
     assert (short["held_up_to_chars"], short["failed_from_chars"]) == (4096, 16384)

@@ -12,11 +12,34 @@ from __future__ import annotations
 ACCURACY_GAP, AUC_GAP = 0.02, 0.02
 
 
-def group_key(row: dict) -> tuple:
-    """Everything that makes a setting except its schedule."""
-    return tuple(sorted((k, str(v)) for k, v in row.items() if "." in k and k != "train.schedule")) + (
-        ("arm", str(row["arm"])), ("chars_per_update", row["chars_per_update"]),
-        ("horizon_updates", round(row["horizon_updates"], 6)))
+def by_setting(rows: list[dict], settings: dict[str, tuple]) -> dict[tuple, list[dict]]:
+    """Sweep rows grouped by setting (settings: cell -> results.setting_without_schedule), in order."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(settings[row["cell"]], []).append(row)
+    return groups
+
+
+def setting_names(keys: list[tuple]) -> dict[tuple, str]:
+    """A short name per setting: the values that differ between them ("lr=0.01, momentum=0.999")."""
+    fields = dict.fromkeys(k for key in keys for k, _ in key)
+    varying = [k for k in fields if len({dict(key).get(k) for key in keys}) > 1]
+    return {key: ", ".join(f"{k.split('.')[-1]}={dict(key).get(k)}" for k in varying) or "base" for key in keys}
+
+
+def phase_lines(group: list[dict]) -> dict[float, list[dict]]:
+    """One setting's separated rows by their ratio of sleep to wake, each sorted by wake length:
+    the lines along which the phase length varies."""
+    lines: dict[float, list[dict]] = {}
+    for row in sorted((r for r in group if r["separated"]), key=lambda r: r["wake_chars"]):
+        lines.setdefault(row["sleep_chars"] / row["wake_chars"], []).append(row)
+    return lines
+
+
+def twin_row(group: list[dict], chars_per_update: int) -> dict | None:
+    """The setting's interleaved row that updates as often as its separated rows (a large-batch
+    twin does not)."""
+    return next((r for r in group if r["interleaved"] and r["chars_per_update"] == chars_per_update), None)
 
 
 def holds(row: dict, twin: dict) -> bool:
@@ -24,27 +47,24 @@ def holds(row: dict, twin: dict) -> bool:
             and row["final_goodness_auc"] >= twin["final_goodness_auc"] - AUC_GAP)
 
 
-def crossings(rows: list[dict]) -> list[dict]:
-    """One entry per setting that has an interleaved twin and separated rows of several lengths."""
-    groups: dict[tuple, list[dict]] = {}
-    for row in rows:
-        groups.setdefault(group_key(row), []).append(row)
+def crossings(rows: list[dict], settings: dict[str, tuple]) -> list[dict]:
+    """One entry per setting and sleep/wake ratio that has an interleaved twin and separated rows."""
     out = []
-    for group in groups.values():
-        twin = next((r for r in group if r["interleaved"]), None)
-        separated = sorted((r for r in group if r["separated"]), key=lambda r: r["wake_chars"])
-        if twin is None or not separated:
-            continue
-        held = [r["wake_chars"] for r in separated if holds(r, twin)]
-        failed = [r["wake_chars"] for r in separated if not holds(r, twin)]
-        first = separated[0]
-        per_update = first["chars_per_update"]
-        below = max((c for c in held if not failed or c < min(failed)), default=None)
-        above = min(failed, default=None)
-        out.append({"setting": twin["cell"], "chars_per_update": per_update,
-                    "horizon_updates": first["horizon_updates"], "horizon_chars": first["horizon_chars"],
-                    "held_up_to_chars": below, "failed_from_chars": above,
-                    "held_up_to_updates": below / per_update if below else None,
-                    "failed_from_updates": above / per_update if above else None,
-                    "lengths": [r["wake_chars"] for r in separated]})
+    for group in by_setting(rows, settings).values():
+        for separated in phase_lines(group).values():
+            first = separated[0]
+            per_update = first["chars_per_update"]
+            twin = twin_row(group, per_update)
+            if twin is None:
+                continue
+            held = [r["wake_chars"] for r in separated if holds(r, twin)]
+            failed = [r["wake_chars"] for r in separated if not holds(r, twin)]
+            below = max((c for c in held if not failed or c < min(failed)), default=None)
+            above = min(failed, default=None)
+            out.append({"setting": twin["cell"], "chars_per_update": per_update,
+                        "horizon_updates": first["horizon_updates"], "horizon_chars": first["horizon_chars"],
+                        "held_up_to_chars": below, "failed_from_chars": above,
+                        "held_up_to_updates": below / per_update if below else None,
+                        "failed_from_updates": above / per_update if above else None,
+                        "lengths": [r["wake_chars"] for r in separated]})
     return out

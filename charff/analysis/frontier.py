@@ -57,9 +57,10 @@ def entry_of(result: SweepResult, arm: dict, twin: dict) -> dict:
 
 def frontier(result: SweepResult, paired: list[dict]) -> list[dict]:
     """Every separated arm beside its setting's twin, ordered by learning rate then horizon."""
-    twins = {setting_label(r["cell"]): r for r in paired if r["role"] == "twin" and r["vs_null"]}
-    entries = [entry_of(result, row, twins[setting_label(row["cell"])]) for row in paired
-               if row["role"] == "arm" and row["vs_twin"] and setting_label(row["cell"]) in twins]
+    settings = result.settings_without_schedule()
+    twins = {settings[r["cell"]]: r for r in paired if r["role"] == "twin" and r["vs_null"]}
+    entries = [entry_of(result, row, twins[settings[row["cell"]]]) for row in paired
+               if row["role"] == "arm" and row["vs_twin"] and settings[row["cell"]] in twins]
     return sorted(entries, key=lambda e: (-e["lr"], e["horizon_updates"], e["phase_chars"] or 0))
 
 

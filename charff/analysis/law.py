@@ -19,7 +19,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from charff.analysis.paired import group_of, role_of
+from charff.analysis.paired import role_of
 from charff.analysis.plots import yardsticks
 from charff.analysis.results import RunResult, SweepResult, read_run
 from charff.measures.stats import mean_ci
@@ -59,17 +59,18 @@ def at_fork(records: list[dict]) -> dict:
 
 
 def setting_label(cell: str) -> str:
-    """A cell's name without its arm or schedule: what its twin, null and separated arms share."""
+    """A cell's name without its arm or schedule: the label of what its twin, null and separated
+    arms share (results.setting_without_schedule is the key that groups them)."""
     return ",".join(part for part in cell.split(",") if not part.startswith(("arm=", "schedule="))) or "base"
 
 
 def crossings(result: SweepResult, paired: list[dict]) -> list[dict]:
     """One entry per setting apart from the schedule: the separated arms' P and verdicts, P*'s
     bracket and the predictors at the fork."""
-    groups: dict[tuple, list[dict]] = {}
+    settings, groups = result.settings_without_schedule(), {}
     for row in paired:
         if row["role"] == "arm" and row["cycle_chars"]:
-            groups.setdefault(group_of(result.runs[row["cell"]][0]), []).append(row)
+            groups.setdefault(settings[row["cell"]], []).append(row)
     entries = []
     for arms in groups.values():
         arms.sort(key=lambda a: a["cycle_chars"])
@@ -207,7 +208,8 @@ def plot_law_curves(result: SweepResult, paired: list[dict], entry: dict, path: 
     interleaved twin and the frozen null after the fork (mean and 95% band over seeds), sleep
     phases shaded; unigram, bigram and frozen-random lines where they apply."""
     rows = {r["cell"]: r for r in paired}
-    mine = [name for name in result.runs if setting_label(name) == entry["setting"]]
+    settings = result.settings_without_schedule()
+    mine = [name for name, setting in settings.items() if setting == settings[next(iter(entry["arms"]))]]
     role = {name: role_of(result.runs[name][0]) for name in mine}
     arms = sorted((n for n in mine if role[n] == "arm" and n in rows and rows[n]["cycle_chars"]),
                   key=lambda n: rows[n]["cycle_chars"])

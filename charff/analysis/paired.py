@@ -1,11 +1,12 @@
 """Paired comparisons: every setting of a sweep against its interleaved twin and its frozen null,
 seed by seed, and one verdict per setting.
 
-Settings are grouped by everything but their schedule and update granularity (train.accumulate);
-in a group the twin is the interleaved setting with one update per step, the null is the frozen
-one, and a separated P/P setting's large-batch twin is the interleaved one whose update covers the
-characters of one cycle, 2P. Seeds pair up: in a forked sweep the arms of one seed share their
-warm start, text and random numbers, so a difference of one seed cancels what they share.
+Settings are grouped by everything but their schedule and update granularity
+(results.setting_without_schedule); in a group the twin is the interleaved setting with one update
+per step, the null is the frozen one, and a separated P/P setting's large-batch twin is the
+interleaved one whose update covers the characters of one cycle, 2P. Seeds pair up: in a forked
+sweep the arms of one seed share their warm start, text and random numbers, so a difference of
+one seed cancels what they share.
 
 The measures are FF's own signals at the end: the goodness readout's accuracy and the goodness
 AUC, on the validation split at the last evaluation or on the test split the finished model was
@@ -30,17 +31,7 @@ from charff.measures.stats import mean_ci
 METRICS = ("goodness_acc", "goodness_auc", "goodness_auc_common", "product_acc", "softmax_acc")
 ACC, OWN_AUC, COMMON_AUC = "goodness_acc", "goodness_auc", "goodness_auc_common"
 MARGIN = {ACC: 0.02, OWN_AUC: 0.02, COMMON_AUC: 0.02}  # what "within" a twin means, per measure
-VARIES = ("train.schedule", "train.accumulate")  # what may differ between a setting and its twin
-# nor do these change what is learned: when and how a run is evaluated and measured, where it forked from
-IGNORED = ("train.seed", "train.fork_from", "train.eval", "train.measure_gradients")
 UNRESOLVED = "not resolved"
-
-
-def group_of(run: RunResult) -> tuple:
-    from charff.config import flatten
-
-    flat = flatten(run.config().to_dict())
-    return tuple(sorted((k, str(v)) for k, v in flat.items() if not k.startswith(VARIES + IGNORED)))
 
 
 def role_of(run: RunResult) -> str:
@@ -145,8 +136,8 @@ def verdict(vs_twin: dict | None, vs_null: dict | None) -> str:
 def paired_rows(result: SweepResult, split: str = "val") -> list[dict]:
     """One row per setting that has a twin or a null in its group, on one split's numbers."""
     groups: dict[tuple, dict[str, list[str]]] = {}
-    for name, runs in result.runs.items():
-        groups.setdefault(group_of(runs[0]), {}).setdefault(role_of(runs[0]), []).append(name)
+    for name, setting in result.settings_without_schedule().items():
+        groups.setdefault(setting, {}).setdefault(role_of(result.runs[name][0]), []).append(name)
     rows = []
     for roles in groups.values():
         twin = finals(result.runs[roles["twin"][0]], split) if "twin" in roles else None

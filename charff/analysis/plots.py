@@ -10,6 +10,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from charff.analysis.crossing import by_setting, phase_lines, setting_names, twin_row
 from charff.config import READOUTS
 from charff.schedule import Phase
 
@@ -183,44 +184,37 @@ def plot_instruments(evals: list[dict], phases: list[Phase], title: str, path: P
     return save(fig, f"{title}: gradient instruments (where |G|^2 came out negative, no point)", path)
 
 
-def plot_phase_lengths(rows: list[dict], folder: Path, ngram: dict | None = None) -> Path:
-    """Final accuracy and bits/char against wake-phase length (log axis), one line per setting;
-    the interleaved result of the same setting as a reference band; collapsed cells marked; the
-    unigram and bigram yardsticks, the levels a phase length falls to."""
+def plot_phase_lengths(rows: list[dict], settings: dict[str, tuple], folder: Path, ngram: dict | None = None) -> Path:
+    """Final accuracy and bits/char against wake-phase length (log axis), one line per setting
+    (settings: cell -> results.setting_without_schedule) and sleep/wake ratio; the interleaved
+    twin of the same setting as a reference band; collapsed cells marked; the unigram and bigram
+    yardsticks, the levels a phase length falls to."""
     low_orders = {order: v for order, v in (ngram or {}).items() if order in ("1-gram", "2-gram")}
-    def setting(row):
-        parts = [f"{k.split('.')[-1]}={v}" for k, v in row.items() if "." in k and k != "train.schedule"]
-        parts += [f"arm={row['arm']}"] if row["arm"] else []
-        ratio = row["sleep_chars"] / row["wake_chars"] if row["separated"] else 1.0
-        return ", ".join(parts) + (f", sleep = {ratio:g} x wake" if ratio != 1.0 else "")
-
-    groups: dict[str, list[dict]] = {}
-    for row in rows:
-        groups.setdefault(setting(row), []).append(row)
+    groups = by_setting(rows, settings)
+    names = setting_names(list(groups))
     fig = Figure(figsize=(16, 5.5), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, (metric, ylabel, key) in zip(axes, (("final_softmax_acc", "final validation accuracy", "acc"),
                                                 ("final_softmax_bpc", "final validation bits/char", "bpc")),
                                          strict=True):
-        colours = {}
-        for name, group in groups.items():
-            separated = sorted((r for r in group if r["separated"]), key=lambda r: r["wake_chars"])
-            if not separated:
-                continue
-            xs = [r["wake_chars"] for r in separated]
-            line, = ax.plot(xs, [r[metric] for r in separated], marker="o", label=name or "base")
-            colours[name] = line.get_color()
-            ax.errorbar(xs, [r[metric] for r in separated], yerr=[r[metric + "_ci95"] for r in separated],
-                        fmt="none", ecolor=line.get_color(), capsize=3)
-            for r, x in zip(separated, xs, strict=True):
-                if r["collapsed_seeds"]:
-                    ax.plot([x], [r[metric]], marker="X", ms=12, color="red", ls="none")
-        for name, group in groups.items():  # interleaved rows sit in their setting's equal-phase group
-            for r in group:
-                if r["interleaved"]:
-                    colour, m, h = colours.get(name, "gray"), r[metric], max(r[metric + "_ci95"], 1e-4)
-                    ax.axhspan(m - h, m + h, color=colour, alpha=0.15)
-                    ax.axhline(m, color=colour, ls="--", lw=1)
+        for setting, group in groups.items():
+            lines, colour = phase_lines(group), None
+            for ratio, separated in lines.items():
+                xs = [r["wake_chars"] for r in separated]
+                label = names[setting] + (f", sleep = {ratio:g} x wake" if ratio != 1.0 else "")
+                line, = ax.plot(xs, [r[metric] for r in separated], marker="o", label=label)
+                colour = colour or line.get_color()
+                ax.errorbar(xs, [r[metric] for r in separated], yerr=[r[metric + "_ci95"] for r in separated],
+                            fmt="none", ecolor=line.get_color(), capsize=3)
+                for r, x in zip(separated, xs, strict=True):
+                    if r["collapsed_seeds"]:
+                        ax.plot([x], [r[metric]], marker="X", ms=12, color="red", ls="none")
+            # the band: the interleaved twin that updates as often as the separated rows
+            twin = twin_row(group, next(iter(lines.values()))[0]["chars_per_update"]) if lines else None
+            if twin is not None:
+                m, h = twin[metric], max(twin[metric + "_ci95"], 1e-4)
+                ax.axhspan(m - h, m + h, color=colour, alpha=0.15)
+                ax.axhline(m, color=colour, ls="--", lw=1)
         yardsticks(ax, key, low_orders)
         means = [r[metric] for r in rows] + [v[key] for v in low_orders.values()]
         pad = 0.15 * (max(means) - min(means) or 1.0)

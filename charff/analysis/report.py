@@ -42,8 +42,9 @@ def draw_sweep(result: SweepResult) -> list[Path]:
     frozen = tuple(r["cell"] for r in rows if r["learner"] == "frozen_random")
     paths = [plot_curves(by_setting, phases, result.ngram(), title, result.folder / CURVES_FIGURE, frozen)]
     if len({r["wake_chars"] for r in separated}) >= 2:
-        paths.append(plot_phase_lengths(rows, result.folder, result.ngram()))
-        entries = crossings(rows)
+        settings = result.settings_without_schedule()
+        paths.append(plot_phase_lengths(rows, settings, result.folder, result.ngram()))
+        entries = crossings(rows, settings)
         if len({e["horizon_updates"] for e in entries}) >= 2:
             write_json(result.folder / CROSSING_JSON, entries)
             paths.append(plot_crossing(entries, result.folder))
@@ -77,9 +78,8 @@ def draw_frontier(result: SweepResult, paired: list[dict], split: str) -> tuple[
 
 
 def write_report(result: SweepResult, console: Console) -> list[Path]:
-    rows, ngram, corpus, manifest = result.rows(), result.ngram(), result.corpus(), result.manifest
-    folder = result.folder
-    paired = paired_rows(result)
+    rows, paired, folder = result.rows(), paired_rows(result), result.folder
+    ngram, corpus, manifest = result.ngram(), result.corpus(), result.manifest
     paired_test = paired_rows(result, "test") if paired and has_test_split(result) else []
     write_json(folder / RESULTS_JSON, {"description": manifest["description"], "corpus": corpus,
                                        "seeds": manifest["seeds"], "ngram": ngram,

@@ -22,6 +22,21 @@ RESULT_KEYS = ("final_softmax_acc", "best_softmax_acc", "final_softmax_bpc", "be
                "final_goodness_acc", "final_goodness_bpc", "final_goodness_auc", *TEST_KEYS)
 
 
+# what may differ between the arms of one setting: the schedule and its update granularity
+SCHEDULE_KEYS = ("train.schedule", "train.accumulate")
+# nor do these change what is learned: when and how a run is evaluated and measured, where it forked from
+NOT_LEARNING = ("train.seed", "train.fork_from", "train.eval", "train.measure_gradients")
+
+
+def setting_without_schedule(config) -> tuple[tuple[str, str], ...]:
+    """Everything that makes a setting except its schedule: what a separated arm shares with its
+    interleaved twin and its frozen null, and so the key that groups them."""
+    from charff.config import flatten
+
+    flat = flatten(config.to_dict())
+    return tuple(sorted((k, str(v)) for k, v in flat.items() if not k.startswith(SCHEDULE_KEYS + NOT_LEARNING)))
+
+
 def read_records(run_dir: Path) -> list[dict]:
     """Every record of RUN/metrics.jsonl in order (evaluations and sleep-phase summaries)."""
     path = Path(run_dir) / METRICS_FILE
@@ -132,6 +147,10 @@ class SweepResult:
                          **setting["values"], **{k: setting[k] for k in SETTING_KEYS},
                          "interleaved": plan.interleaved, "separated": plan.separated, **aggregate(runs)})
         return rows
+
+    def settings_without_schedule(self) -> dict[str, tuple]:
+        """Each setting's name -> setting_without_schedule of its config."""
+        return {name: setting_without_schedule(runs[0].config()) for name, runs in self.runs.items()}
 
     def ngram(self, split: str = "val") -> dict:
         """The Kneser-Ney table on validation, or on test ({} when the runs have no test split)."""
