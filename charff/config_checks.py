@@ -47,9 +47,6 @@ def check_combinations(flat: dict) -> None:
     if not 0 <= flat["train.hard_negatives"] <= flat["train.negatives_per_position"]:
         raise CharffError(f"train.hard_negatives must be between 0 and train.negatives_per_position "
                           f"({flat['train.negatives_per_position']}), got {flat['train.hard_negatives']!r}")
-    if flat["train.hard_negatives"] and flat["train.negatives"] == "random":
-        raise CharffError("train.hard_negatives needs a readout to rank characters; random negatives have none "
-                          "(use teacher_forcing or self_generated)")
     if flat["corpus.val_fraction"] + flat["corpus.calibration_fraction"] + flat["corpus.test_fraction"] >= 0.5:
         raise CharffError("corpus.val_fraction + corpus.calibration_fraction + corpus.test_fraction must stay "
                           "below 0.5 so that most of the text is trained on")

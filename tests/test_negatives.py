@@ -2,9 +2,10 @@ import pytest
 import torch
 
 from charff.config import ModelConfig, TrainConfig
+from charff.errors import CharffError
 from charff.model.network import FFNet
 from charff.model.stream_state import StreamState
-from charff.training.negatives import NegativeGenerator, proposal_distribution
+from charff.training.negatives import KINDS, NegativeGenerator, proposal_distribution
 
 VOCAB = 30
 
@@ -29,8 +30,12 @@ def tiny_model():
     return FFNet(ModelConfig(window=6, hidden=[8, 8]), VOCAB)
 
 
-@pytest.mark.parametrize("kind", ["teacher_forcing", "random", "self_generated"])
-@pytest.mark.parametrize("k,hard,mix", [(1, 0, 0.0), (4, 1, 0.5)])
+# every kind, plain and with a mixture and hard negatives where the kind can rank characters
+DRAWS = [(kind, k, hard, mix) for kind in KINDS for k, hard, mix in [(1, 0, 0.0), (4, 1, 0.5)]
+         if not hard or KINDS[kind].ranks]
+
+
+@pytest.mark.parametrize("kind,k,hard,mix", DRAWS)
 def test_a_restart_never_proposes_the_real_character(kind, k, hard, mix):
     model = tiny_model()
     negatives = generator_for(model, negatives=kind, streams=32, rollout_restart=1, negatives_per_position=k,
@@ -42,6 +47,11 @@ def test_a_restart_never_proposes_the_real_character(kind, k, hard, mix):
         assert torch.equal(windows[:, :-1], real.windows[:, 1:].repeat(k, 1))
         assert (windows[:, -1] != true_next.repeat(k)).all()
         negatives.observe(windows, model(windows, state))
+
+
+def test_hard_negatives_need_a_kind_with_a_readout_to_rank():
+    with pytest.raises(CharffError, match="random negatives have none"):
+        generator_for(tiny_model(), negatives="random", negatives_per_position=2, hard_negatives=1)
 
 
 def test_rollouts_continue_their_own_text_between_restarts():
@@ -91,7 +101,7 @@ def test_hard_negatives_are_the_likeliest_wrong_characters():
 def test_the_unknown_symbol_is_never_proposed():
     model = tiny_model()
     unknown = 3
-    negatives = generator_for(model, never=unknown, proposal="unigram", negatives="random", streams=64,
+    negatives = generator_for(model, never=unknown, proposal="unigram", negatives="teacher_forcing", streams=64,
                               negatives_per_position=2, hard_negatives=1, negative_mix=0.5)
     for _ in range(30):
         real, true_next = real_context(model, 64)

@@ -22,6 +22,7 @@ from charff.storage import write_json
 from charff.sweep.grid import Cell, Grid
 from charff.sweep.ray_executor import check_cluster, import_ray, run_on_ray
 from charff.sweep.runner import estimate_minutes, measure_rate, run_cells
+from charff.training.negatives import check_negatives
 from charff.training.optim import granularity
 
 
@@ -101,6 +102,8 @@ def run_stage(cells: list[Cell], executor: Executor, console: Console) -> None:
 def run_sweep(grid: Grid, out: Path, executor: Executor, console: Console, yes: bool = False,
               log: tuple[str, ...] = ()) -> SweepResult:
     trunks, cells = grid.trunks(out, tuple(log)), grid.cells(out, tuple(log))
+    for cell in trunks + cells:  # what a kind of negative asks of a config fails now, not mid-sweep
+        check_negatives(cell.config.train)
     build_loggers(list(log), out)  # a missing logger fails now, in one line, not in every worker
     if executor.kind == "ray":
         import_ray()  # a missing Ray, or a cluster that does not answer, fails now, in one line

@@ -20,6 +20,7 @@ import torch
 
 from charff.config import Negatives, Proposal, TrainConfig, registry
 from charff.data.vocab import Vocabulary
+from charff.errors import CharffError
 from charff.model.network import FFNet
 from charff.model.readouts import next_logits
 from charff.model.sampling import forbidden, model_probabilities
@@ -31,6 +32,7 @@ class FromReadout:
     context: restarts every character (teacher forcing)."""
 
     rollout = False  # continues its own text between restarts (else restarts every character)
+    ranks = True  # has a readout whose likeliest wrong characters can serve as hard negatives
 
     def restart_every(self, train: TrainConfig) -> int:
         return train.rollout_restart if self.rollout else 1
@@ -48,8 +50,9 @@ class Rollout(FromReadout):
 
 
 class Uniform(FromReadout):
-    """The control: every character equally likely, no readout (so no hard negatives either:
-    config_checks refuses them)."""
+    """The control: every character equally likely, no readout (so no hard negatives either)."""
+
+    ranks = False
 
     def logits(self, model, readout, windows, state, readout_logits) -> torch.Tensor:
         return torch.zeros(windows.shape[0], model.vocab_size, device=windows.device)
@@ -57,6 +60,14 @@ class Uniform(FromReadout):
 
 # the one place to add a kind of negative: one strategy per config.Negatives
 KINDS = registry(Negatives, {"teacher_forcing": FromReadout(), "self_generated": Rollout(), "random": Uniform()})
+
+def check_negatives(train: TrainConfig) -> None:
+    """What a kind of negative asks of the rest of the config: one CharffError saying what to do."""
+    if train.hard_negatives and not KINDS[train.negatives].ranks:
+        ranking = " or ".join(name for name, kind in KINDS.items() if kind.ranks)
+        raise CharffError(f"train.hard_negatives needs a readout to rank characters; {train.negatives} negatives "
+                          f"have none (use {ranking})")
+
 
 # the proposals' weights before the unknown symbol is zeroed: one entry per config.Proposal
 PROPOSALS = registry(Proposal, {
@@ -83,13 +94,27 @@ def configured_negatives(model: FFNet, train: TrainConfig, train_ids: torch.Tens
 
 
 class NegativeGenerator:
+    """The bank of generator streams and the draw: what every kind of negative shares. Which
+    characters the bank proposes is the strategy's (KINDS)."""
+
     def __init__(self, model: FFNet, train: TrainConfig, proposal: torch.Tensor, never: int | None,
                  generator: torch.Generator):
-        self.model, self.train, self.kind, self.readout = model, train, KINDS[train.negatives], train.negative_readout
+        check_negatives(train)
+        self.model = model
+        self.train = train
+        self.kind = KINDS[train.negatives]
+        self.readout = train.negative_readout
         self.restart_every = self.kind.restart_every(train)
-        self.temperature, self.top_k, self.generator = train.negative_temperature, train.negative_top_k, generator
-        self.k, self.hard, self.mix = train.negatives_per_position, train.hard_negatives, train.negative_mix
-        self.proposal, self.never = proposal.to(model.readout.weight.device), never
+        self.generator = generator
+        # the draw: k characters per position, `hard` of them the readout's likeliest wrong ones,
+        # the rest from (1 - mix) x the readout at `temperature` over its top_k + mix x the proposal
+        self.k = train.negatives_per_position
+        self.hard = train.hard_negatives
+        self.temperature = train.negative_temperature
+        self.top_k = train.negative_top_k
+        self.mix = train.negative_mix
+        self.proposal = proposal.to(model.device)
+        self.never = never  # the unknown symbol: never proposed
         # every stream starts due for a restart; rollouts then restart together every R characters
         self.age = torch.full((train.streams,), self.restart_every)
         self.bank: StreamState | None = None  # the generator streams, made on the first proposal
@@ -166,5 +191,4 @@ class NegativeGenerator:
 
     def load_state_dict(self, data: dict) -> None:
         self.age = data["age"].cpu()
-        device = self.model.readout.weight.device
-        self.bank = StreamState.from_state_dict(data, device) if data["windows"] is not None else None
+        self.bank = StreamState.from_state_dict(data, self.model.device) if data["windows"] is not None else None
