@@ -23,11 +23,31 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from charff.errors import CharffError
 
-KINDS = ("interleaved", "wake", "sleep", "frozen")
+PhaseKind = Literal["interleaved", "wake", "sleep", "frozen"]
+
+
+@dataclass(frozen=True)
+class Updates:
+    """What a phase updates: goodness up on real windows (wake), down on negatives (sleep)."""
+
+    wake: bool
+    sleep: bool
+
+
+# what each kind of phase updates: one entry per PhaseKind
+PHASE_KINDS: dict[str, Updates] = {
+    "interleaved": Updates(wake=True, sleep=True),
+    "wake": Updates(wake=True, sleep=False),
+    "sleep": Updates(wake=False, sleep=True),
+    "frozen": Updates(wake=False, sleep=False),  # the null arm of a forked sweep
+}
+if set(PHASE_KINDS) != set(get_args(PhaseKind)):  # config.registry's check; config imports this module
+    raise TypeError(f"PHASE_KINDS has {tuple(PHASE_KINDS)}, PhaseKind allows {get_args(PhaseKind)}")
+KINDS = tuple(PHASE_KINDS)
 COUNT = re.compile(r"^(\d+(?:\.\d+)?)([kKmM]?)$")
 SEPARATED = re.compile(r"^separated:([^/*]+)(?:/([^*]+))?(?:\*(\d+(?:\.\d+)?))?$")
 GRAMMAR = "interleaved, wake-only, frozen, separated:P[/N][*F], or a list like interleaved:192k,separated:4k"
@@ -35,20 +55,25 @@ GRAMMAR = "interleaved, wake-only, frozen, separated:P[/N][*F], or a list like i
 
 @dataclass(frozen=True)
 class Phase:
-    kind: str  # interleaved | wake | sleep | frozen
+    kind: PhaseKind
     chars: int
 
     @property
     def wake(self) -> bool:
-        return self.kind in ("interleaved", "wake")
+        return PHASE_KINDS[self.kind].wake
 
     @property
     def sleep(self) -> bool:
-        return self.kind in ("interleaved", "sleep")
+        return PHASE_KINDS[self.kind].sleep
 
     @property
     def frozen(self) -> bool:
-        return self.kind == "frozen"
+        return not (self.wake or self.sleep)
+
+    @property
+    def one_sided(self) -> bool:
+        """A phase of a separated schedule: one update, not both."""
+        return self.wake != self.sleep
 
 
 AUTO = "separated:auto"

@@ -213,7 +213,7 @@ class Trainer:
 
     def phase_end(self, phase: Phase) -> str | None:
         """The kind of phase whose end gets its own evaluation (train.eval_at_phase_ends), else None."""
-        return phase.kind if self.config.train.eval_at_phase_ends and phase.kind in ("wake", "sleep") else None
+        return phase.kind if self.config.train.eval_at_phase_ends and phase.one_sided else None
 
     def current_phase(self) -> Phase:
         return self.phases[min(self.phase_index, len(self.phases) - 1)]
