@@ -182,8 +182,8 @@ def training_text_of(config: Config) -> str | None:
 def write_samples(trainer: Trainer, count: int = SAMPLE_COUNT, length: int = SAMPLE_LENGTH) -> dict:
     """Continuations of a validation prompt from each readout, saved beside the run (the first
     three printed), and the share of characters outside the corpus's 30 most frequent."""
-    model, vocab, window = trainer.model, trainer.dataset.vocab, trainer.config.model.window
-    prompt = trainer.dataset.val[: 4 * window].to(trainer.device)
+    model, vocab = trainer.model, trainer.dataset.vocab
+    prompt = trainer.dataset.val[: 4 * trainer.config.model.window].to(trainer.device)
     generator = torch.Generator(device=trainer.device).manual_seed(trainer.config.train.seed)
     frequent = {c for c, _ in trainer.reference.most_common(COMMON_SYMBOLS)}
     corpus_share = 1 - sum(trainer.reference[c] for c in frequent) / sum(trainer.reference.values())

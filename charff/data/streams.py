@@ -10,9 +10,13 @@ class Streams:
     random position and reports it, so the trainer can clear that row's recurrent state."""
 
     def __init__(self, ids: torch.Tensor, count: int, window: int, generator: torch.Generator):
-        self.ids, self.window, self.generator = ids, window, generator
-        # a full window one step back (for restarts from real context) and a next character
-        self.first, self.last = window, len(ids) - 2
+        self.ids = ids
+        self.window = window
+        self.generator = generator  # where a stream that runs off the end restarts
+        # every position has a full window one step back (for restarts from real context) and a
+        # next character
+        self.first = window
+        self.last = len(ids) - 2
         span = self.last - self.first + 1
         offset = int(torch.randint(span, (1,), generator=generator))
         spacing = torch.arange(count) * span // count

@@ -72,7 +72,8 @@ class WindowEmbedding(nn.Module):
 
     def __init__(self, window: int, vocab_size: int, width: int):
         super().__init__()
-        self.window, self.vocab_size = window, vocab_size
+        self.window = window
+        self.vocab_size = vocab_size
         fan_in = window * vocab_size
         self.weight = nn.Parameter(torch.empty(fan_in, width).uniform_(-1, 1) / math.sqrt(fan_in))
         self.bias = nn.Parameter(torch.zeros(width))
@@ -98,7 +99,9 @@ class WindowEmbedding(nn.Module):
 class FFNet(nn.Module):
     def __init__(self, config: ModelConfig, vocab_size: int, local: bool = True):
         super().__init__()
-        self.config, self.vocab_size, self.local = config, vocab_size, local
+        self.config = config
+        self.vocab_size = vocab_size
+        self.local = local  # False: the backprop twin, whose gradients cross layers
         self.activation = ACTIVATIONS[config.activation]
         widths = config.hidden
         layers = []

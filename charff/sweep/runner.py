@@ -88,7 +88,10 @@ def run_cells(cells: list[Cell], workers: int, on_done: Callable[[Cell], None],
 def run_in_workers(cells: list[Cell], pending: list[Cell], workers: int, on_done) -> None:
     context = multiprocessing.get_context("spawn")
     threads = max(1, (os.cpu_count() or 1) // workers)
-    queue, running, failed, stop = list(pending), {}, [], []
+    queue = list(pending)  # cells not started yet
+    running = {}  # process -> its cell
+    failed = []  # cells whose process exited with an error
+    stop = []  # the signal that asked every worker to stop, once one has
 
     def forward(signum, _frame):
         if not stop:
