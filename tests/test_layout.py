@@ -12,7 +12,7 @@ from rich.console import Console
 from charff.analysis.tables import granularity_table, results_table
 from charff.cli import build_parser
 from charff.config import LEARNERS, literal_fields
-from charff.data.vocab import CLEANERS
+from charff.data.vocab import ALPHABETS
 from charff.model.activations import ACTIVATIONS
 from charff.model.network import RECURRENCES
 from charff.model.objectives import LOSSES
@@ -24,7 +24,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "charff"
 
 
 @pytest.mark.parametrize("key, registry", [
-    ("corpus.alphabet", CLEANERS), ("model.activation", ACTIVATIONS), ("model.loss", LOSSES),
+    ("corpus.alphabet", ALPHABETS), ("model.activation", ACTIVATIONS), ("model.loss", LOSSES),
     ("train.negatives", KINDS), ("train.optimizer", OPTIMIZERS), ("train.lr_decay", LR_DECAYS),
     ("train.learner", LEARNERS), ("train.negative_readout", READOUT_KINDS), ("train.negative_proposal", PROPOSALS),
     ("model.recurrence", RECURRENCES),

@@ -12,7 +12,7 @@ import torch
 
 from charff.config import CorpusConfig
 from charff.data.corpora import Corpus, load_corpus
-from charff.data.vocab import CLEANERS, Vocabulary, build_vocabulary
+from charff.data.vocab import ALPHABETS, Vocabulary, build_vocabulary
 from charff.errors import CharffError
 
 
@@ -46,9 +46,9 @@ def prepare(corpus: str | Corpus, alphabet: str, val_fraction: float, window: in
         raise CharffError(f"window must be a positive number of characters, got {window}")
     if isinstance(corpus, str):
         corpus = load_corpus(corpus, offline=offline)
-    if alphabet not in CLEANERS:
-        raise CharffError(f"unknown alphabet {alphabet!r}; use one of {', '.join(CLEANERS)}")
-    text = CLEANERS[alphabet](corpus.text)
+    if alphabet not in ALPHABETS:
+        raise CharffError(f"unknown alphabet {alphabet!r}; use one of {', '.join(ALPHABETS)}")
+    text = ALPHABETS[alphabet].clean(corpus.text)
     if not text.strip():
         raise CharffError(f"corpus {corpus.name} has nothing but spaces after {alphabet} cleaning; "
                           "give a text with letters in it (or use --set corpus.alphabet=full)")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
+from charff.config import Alphabet, registry
 from charff.errors import CharffError
 
 HINTON30 = "abcdefghijklmnopqrstuvwxyz ,;."
@@ -19,8 +21,21 @@ def clean_hinton30(text: str) -> str:
     return re.sub(r"[^a-z ,;.]", "", text)
 
 
-# one cleaning recipe per alphabet of config.Alphabet; "full" keeps the text as it is
-CLEANERS = {"hinton30": clean_hinton30, "full": lambda text: text}
+@dataclass(frozen=True)
+class AlphabetKind:
+    """How an alphabet cleans text, and which symbols it has given the training split."""
+
+    clean: Callable[[str], str]
+    symbols: Callable[[str], str]
+
+
+# one entry per config.Alphabet: the one place to add an alphabet
+ALPHABETS = registry(Alphabet, {
+    "hinton30": AlphabetKind(clean=clean_hinton30, symbols=lambda train_text: HINTON30),
+    # the text as it is: every character of the training split, plus UNKNOWN for the others
+    "full": AlphabetKind(clean=lambda text: text,
+                         symbols=lambda train_text: "".join(sorted(set(train_text) - {UNKNOWN})) + UNKNOWN),
+})
 
 
 @dataclass(frozen=True)
@@ -38,7 +53,7 @@ class Vocabulary:
         return self.symbols.index(UNKNOWN) if UNKNOWN in self.symbols else None
 
     def clean(self, text: str) -> str:
-        return CLEANERS[self.alphabet](text)
+        return ALPHABETS[self.alphabet].clean(text)
 
     def encode(self, text: str, strict: bool = False) -> torch.Tensor:
         """Map characters to ids; strict rejects characters outside the alphabet."""
@@ -64,9 +79,6 @@ class Vocabulary:
 
 
 def build_vocabulary(alphabet: str, train_text: str) -> Vocabulary:
-    """hinton30 is fixed; full is every character of the training split plus UNKNOWN."""
-    if alphabet == "hinton30":
-        return Vocabulary("hinton30", HINTON30)
-    if alphabet == "full":
-        return Vocabulary("full", "".join(sorted(set(train_text) - {UNKNOWN})) + UNKNOWN)
-    raise CharffError(f"unknown alphabet {alphabet!r}; use one of {', '.join(CLEANERS)}")
+    if alphabet not in ALPHABETS:
+        raise CharffError(f"unknown alphabet {alphabet!r}; use one of {', '.join(ALPHABETS)}")
+    return Vocabulary(alphabet, ALPHABETS[alphabet].symbols(train_text))
