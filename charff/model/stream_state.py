@@ -79,13 +79,13 @@ class StreamState:
 
 
 class RealStreams(StreamState):
-    """The real streams of training as one object: B read heads over the training text (`heads`)
+    """Real streams as one object: B read heads over a text (`heads`: training's, or validation's)
     and where the model stands on each (windows, recurrent state, logits). `batch` gives the next
     step's windows and targets; `advance` moves the model's state and the heads together, and a
     head that runs off the text's end restarts elsewhere with a fresh state."""
 
-    def __init__(self, model: FFNet, ids: torch.Tensor, count: int, generator: torch.Generator):
-        self.heads = Streams(ids, count, model.config.window, generator)
+    def __init__(self, model: FFNet, heads: Streams):
+        self.heads = heads
         start = StreamState.start(model, self.heads.windows(-1))
         super().__init__(start.windows, start.state, start.logits)
 

@@ -18,6 +18,7 @@ import torch
 
 from charff.config import Config
 from charff.data.dataset import Dataset
+from charff.data.streams import Streams
 from charff.errors import CharffError, Stopped
 from charff.hooks.base import Hook
 from charff.hooks.generated_text import GeneratedTextMonitor
@@ -71,7 +72,8 @@ class Trainer:
         self.val_ids = dataset.val.to(self.device)
         self.calibration_ids = dataset.calibration.to(self.device)
         # the real streams: where each reads the training text, and the model's state there
-        self.real = RealStreams(self.model, self.train_ids, t.streams, self.stream_generator)
+        self.real = RealStreams(self.model, Streams.spread(self.train_ids, t.streams, config.model.window,
+                                                           self.stream_generator))
         self.negatives = configured_negatives(self.model, t, dataset.train, dataset.vocab, self.generator)
         # the training split's character counts: the reference for the KL of generated text
         self.reference = Counter(dataset.vocab.decode(dataset.train.tolist()))

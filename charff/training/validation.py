@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from charff.config import READOUTS, TrainConfig
+from charff.data.streams import Streams
 from charff.data.vocab import Vocabulary
 from charff.measures.stats import INTERVAL_BLOCKS, mean_ci
 from charff.measures.textstats import text_stats
@@ -121,22 +122,23 @@ def score_split(model: FFNet, ids: torch.Tensor, streams: int, goodness_chars: i
     the configured negatives (a fresh bank for these streams), for the diagnostics."""
     window, device = model.config.window, ids.device
     streams, block = layout(len(ids), streams, window)
-    starts = torch.arange(streams, device=device) * block
-    lags = torch.arange(-window + 1, 1, device=device)
-    steps = range(window - 1, window - 1 + WARMUP + block)
-    stream = StreamState.start(model, ids[(starts + steps[0])[:, None] + lags])
+    # one read head per block, at the block's first full window; they never restart
+    heads = Streams(ids, window, torch.arange(streams) * block + window - 1)
+    stream = StreamState.start(model, heads.windows())
     goodness_every = max(1, math.ceil(block * streams / goodness_chars)) if goodness_chars else 1
     interval_block = torch.arange(streams, device=device) * min(streams, INTERVAL_BLOCKS) // streams
     vocab = model.vocab_size
     softmax = Scored(block * streams, vocab, device)
     good_rows = math.ceil(block / goodness_every) * streams
-    good, softmax_at_good = ((Scored(good_rows, vocab, device), Scored(good_rows, vocab, device))
-                             if goodness_chars is not None else (None, None))
+    good = softmax_at_good = None
+    if goodness_chars is not None:
+        good = Scored(good_rows, vocab, device)
+        softmax_at_good = Scored(good_rows, vocab, device)
     layers = len(model.layers)
     real_good, fake_good = [], []
     active = [torch.zeros(w, dtype=torch.bool, device=device) for w in model.config.hidden]
-    for n, offset in enumerate(steps):
-        windows = ids[(starts + offset)[:, None] + lags]
+    for n in range(WARMUP + block):
+        windows = heads.windows()
         scored = n >= WARMUP
         if scored:
             targets = windows[:, -1]
@@ -157,6 +159,7 @@ def score_split(model: FFNet, ids: torch.Tensor, streams: int, goodness_chars: i
         else:
             activities = model(windows, stream.state)
         stream.advance(model, windows, activities)
+        heads.advance(streams)
     diagnostics = {}
     if fakes is not None:
         real, fake = torch.cat(real_good, dim=1), torch.cat(fake_good, dim=1)  # (layers, positions)
