@@ -262,9 +262,9 @@ def momentum_horizon(train) -> float:
 
 def cycles_of(phase_chars: int, remaining: int) -> list[Phase]:
     """P/P cycles filling exactly `remaining` characters."""
-    phases, kinds = [], ("wake", "sleep")
+    phases = []
     while remaining > 0:
         chars = min(phase_chars, remaining)
-        phases.append(Phase(kinds[len(phases) % 2], chars))
+        phases.append(Phase("sleep" if len(phases) % 2 else "wake", chars))
         remaining -= chars
     return phases

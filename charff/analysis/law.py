@@ -67,7 +67,8 @@ def setting_label(cell: str) -> str:
 def crossings(result: SweepResult, paired: list[dict]) -> list[dict]:
     """One entry per setting apart from the schedule: the separated arms' P and verdicts, P*'s
     bracket and the predictors at the fork."""
-    settings, groups = result.settings_without_schedule(), {}
+    settings = result.settings_without_schedule()
+    groups: dict[tuple, list[dict]] = {}
     for row in paired:
         if row["role"] == "arm" and row["cycle_chars"]:
             groups.setdefault(settings[row["cell"]], []).append(row)

@@ -198,7 +198,8 @@ def plot_phase_lengths(rows: list[dict], settings: dict[str, tuple], folder: Pat
                                                 ("final_softmax_bpc", "final validation bits/char", "bpc")),
                                          strict=True):
         for setting, group in groups.items():
-            lines, colour = phase_lines(group), None
+            lines = phase_lines(group)
+            colour = None  # the setting's first line's, shared by its twin's band
             for ratio, separated in lines.items():
                 xs = [r["wake_chars"] for r in separated]
                 label = names[setting] + (f", sleep = {ratio:g} x wake" if ratio != 1.0 else "")
@@ -240,10 +241,13 @@ def plot_crossing(entries: list[dict], folder: Path) -> Path:
         for per_update in sorted({e["chars_per_update"] for e in entries}):
             group = [e for e in entries if e["chars_per_update"] == per_update]
             colour = None
+            scale = per_update if unit == "updates" else 1
             for e in group:
-                x, low, high = e[f"horizon_{unit}"], e[f"held_up_to_{unit}"], e[f"failed_from_{unit}"]
-                shortest = min(e["lengths"]) / (per_update if unit == "updates" else 1)
-                lo, hi = (low or shortest / 2), (high or max(e["lengths"]) / (per_update if unit == "updates" else 1))
+                x = e[f"horizon_{unit}"]
+                low, high = e[f"held_up_to_{unit}"], e[f"failed_from_{unit}"]
+                # an open end is drawn from the shortest phase / 2, or up to the longest, with a triangle
+                lo = low or min(e["lengths"]) / scale / 2
+                hi = high or max(e["lengths"]) / scale
                 line, = ax.plot([x, x], [lo, hi], lw=6, alpha=0.5, color=colour,
                                 label=None if colour else f"{per_update:,} chars/update")
                 colour = line.get_color()

@@ -78,8 +78,9 @@ def draw_frontier(result: SweepResult, paired: list[dict], split: str) -> tuple[
 
 
 def write_report(result: SweepResult, console: Console) -> list[Path]:
-    rows, paired, folder = result.rows(), paired_rows(result), result.folder
-    ngram, corpus, manifest = result.ngram(), result.corpus(), result.manifest
+    folder, manifest = result.folder, result.manifest
+    rows, ngram, corpus = result.rows(), result.ngram(), result.corpus()
+    paired = paired_rows(result)
     paired_test = paired_rows(result, "test") if paired and has_test_split(result) else []
     write_json(folder / RESULTS_JSON, {"description": manifest["description"], "corpus": corpus,
                                        "seeds": manifest["seeds"], "ngram": ngram,

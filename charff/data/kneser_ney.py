@@ -126,7 +126,8 @@ class KneserNey:
             k = len(h)
             total = self.levels[k].totals.get(h)
             if total:
-                seen, counts = np.zeros(self.vocab_size), self.levels[k].counts[h]
+                counts = self.levels[k].counts[h]
+                seen = np.zeros(self.vocab_size)
                 seen[list(counts)] = list(counts.values())
                 discounted = np.maximum(seen - discount_of(self.discounts[k], seen), 0.0)
                 p = (discounted + self.gamma(k, h) * p) / total

@@ -23,7 +23,8 @@ CPU = torch.device("cpu")
 def matmul_gflops(rows: int, inner: int, cols: int, device: torch.device = CPU, seconds: float = 1.0) -> float:
     """float32 GFLOP/s of (rows x inner) @ (inner x cols), timed over at least `seconds` after one
     untimed product."""
-    a, b = torch.randn(rows, inner, device=device), torch.randn(inner, cols, device=device)
+    a = torch.randn(rows, inner, device=device)
+    b = torch.randn(inner, cols, device=device)
     a @ b
     synchronize(device)
     count, start = 0, time.perf_counter()
@@ -38,7 +39,8 @@ def step_rate(trainer: Trainer, kind: str = "interleaved", seconds: float = 2.0,
               min_steps: int = 2) -> float:
     """Characters per second of full-batch steps of one kind (interleaved, wake, sleep), timed over
     at least `seconds` and `min_steps` after `warmup_steps` untimed ones."""
-    phase, rows = Phase(kind, 10**15), trainer.config.train.streams
+    phase = Phase(kind, 10**15)  # never ends while timed
+    rows = trainer.config.train.streams
     for _ in range(warmup_steps):
         trainer.step(phase, rows)
     synchronize(trainer.device)
