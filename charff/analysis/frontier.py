@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from charff.analysis.law import setting_label
 from charff.analysis.paired import ACC, COMMON_AUC, OWN_AUC, auc_measure, interval
+from charff.analysis.plots import legend_entries
 from charff.analysis.results import SweepResult
 from charff.schedule import momentum_horizon
 
@@ -125,10 +126,7 @@ def plot_frontier(entries: list[dict], path: Path, title: str) -> Path:
         ax.set_xlabel(f"interleaved twin's gain over the frozen null after the fork\n({measure}; bar: 95% interval)")
         ax.set_ylabel(f"separated - interleaved twin ({measure}; bar: 90% interval)")
         ax.grid(alpha=0.3)
-    handles = {}
-    for ax in axes:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(label, handle)
+    handles = legend_entries(axes)
     fig.legend(list(handles.values()), list(handles), fontsize=8, loc="outside right center",
                title="filled: holds; colour: learning rate; marker: horizon", title_fontsize=8)
     fig.suptitle("\n".join(textwrap.wrap(title, 120)), fontsize=10)

@@ -20,7 +20,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from charff.analysis.paired import role_of
-from charff.analysis.plots import yardsticks
+from charff.analysis.plots import legend_entries, yardsticks
 from charff.analysis.results import RunResult, SweepResult, read_run
 from charff.measures.stats import mean_ci
 from charff.rundir import FORK_DIR
@@ -160,10 +160,7 @@ def plot_law(entries: list[dict], path: Path) -> Path:
         ax.set_xlabel(label)
         ax.set_ylabel("crossing phase length P* (characters)")
         ax.grid(alpha=0.3, which="both")
-    handles = {}
-    for ax in axes:
-        for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(text, handle)
+    handles = legend_entries(axes)
     fig.legend(list(handles.values()), list(handles), loc="lower center", fontsize=8, ncol=1)
     fig.suptitle("where separated phases stop holding against the interleaved twin\n(bar: bracket; arrow: open "
                  "bracket, P* lies that way; grey lines: P tried)")
@@ -240,10 +237,7 @@ def plot_law_curves(result: SweepResult, paired: list[dict], entry: dict, path: 
             ax.set_title(f"P = {rows[arm]['cycle_chars'] // 2:,}: {ylabel}", fontsize=9)
             ax.set_xlabel("characters after the fork")
             ax.grid(alpha=0.3)
-    handles = {}
-    for ax in axes.flat:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(label, handle)
+    handles = legend_entries(axes.flat)
     fig.legend(list(handles.values()) + [axes[0][0].axvspan(0, 0, color="tab:purple", alpha=0.12)],
                list(handles) + ["sleep phases of the separated arm"], loc="center right", fontsize=8)
     title = (f"{result.manifest['description']}. {entry['setting']} (H = {entry['horizon_updates']:,.0f} updates); "

@@ -37,13 +37,20 @@ def save(fig: Figure, title: str, path: Path) -> Path:
     return path
 
 
-def legend_outside(fig: Figure, axes, loc: str = "outside right upper") -> None:
-    """One legend for the figure, right of the axes, each label once, yardsticks last: it never
-    covers data (loc "outside right center" keeps a wide legend clear of a long title)."""
+def legend_entries(axes) -> dict:
+    """label -> handle over every panel, each label once, in the order first drawn: what one
+    legend for a whole figure shows."""
     entries = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             entries.setdefault(label, handle)
+    return entries
+
+
+def legend_outside(fig: Figure, axes, loc: str = "outside right upper") -> None:
+    """One legend for the figure, right of the axes, each label once, yardsticks last: it never
+    covers data (loc "outside right center" keeps a wide legend clear of a long title)."""
+    entries = legend_entries(axes)
     order = sorted(entries, key=lambda label: any(word in label for word in YARDSTICK_WORDS))
     fig.legend([entries[label] for label in order], order, loc=loc, fontsize=8)
 
