@@ -8,9 +8,11 @@ from pathlib import Path
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary sibling, flush it to disk, then rename it over the target."""
+    """Write to a temporary sibling, flush it to disk, then rename it over the target. The sibling
+    is named by process, so processes writing the same file at once (arms of a sweep saving one
+    warm start's yardstick) never write into each other's."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()

@@ -12,8 +12,6 @@ recurrent state each arm computes over them is its own, as it must be for its go
 from __future__ import annotations
 
 import dataclasses
-import io
-import os
 from pathlib import Path
 
 import torch
@@ -21,7 +19,7 @@ import torch
 from charff.config import config_from_dict
 from charff.data.dataset import Dataset
 from charff.model.network import FFNet
-from charff.training.checkpoint import load_checkpoint
+from charff.training.checkpoint import load_checkpoint, save_checkpoint
 from charff.training.negatives import NegativeGenerator, configured_negatives
 from charff.training.validation import layout, score_split
 
@@ -91,11 +89,7 @@ def common_negatives(trunk_dir: Path, dataset: Dataset) -> dict[str, torch.Tenso
     if path.is_file():
         return torch.load(path, weights_only=True)
     drawn = draw_common_negatives(Path(trunk_dir), dataset)
-    buffer = io.BytesIO()
-    torch.save(drawn, buffer)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(buffer.getvalue())
-    os.replace(tmp, path)
+    save_checkpoint(drawn, path)
     return drawn
 
 
