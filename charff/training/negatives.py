@@ -168,10 +168,11 @@ class NegativeGenerator:
             self.generator = own
             self.load_state_dict(saved)
 
-    def fresh(self, streams: int, generator: torch.Generator) -> NegativeGenerator:
-        """A new bank of the same negatives for `streams` other streams (validation's fakes)."""
-        return type(self)(self.model, dataclasses.replace(self.train, streams=streams), self.proposal,
-                                 self.never, generator)
+    def fresh(self, streams: int, generator: torch.Generator, kind: type | None = None, **extra) -> NegativeGenerator:
+        """A new bank of the same negatives for `streams` other streams (validation's fakes), of
+        this class or of `kind` (a subclass, built with `extra`: the yardstick's recording banks)."""
+        return (kind or type(self))(self.model, dataclasses.replace(self.train, streams=streams), self.proposal,
+                                    self.never, generator, **extra)
 
     @property
     def continues_text(self) -> bool:

@@ -11,7 +11,6 @@ recurrent state each arm computes over them is its own, as it must be for its go
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import torch
@@ -58,8 +57,7 @@ def bank(kind: type, model: FFNet, template: NegativeGenerator, ids: torch.Tenso
     """A negatives bank of `kind` for scoring `ids` with `streams` streams, like validation's."""
     rows = layout(len(ids), streams, model.config.window)[0]
     generator = torch.Generator(device=model.device).manual_seed(seed)
-    return kind(model, dataclasses.replace(template.train, streams=rows), template.proposal, template.never,
-                generator, **extra)
+    return template.fresh(rows, generator, kind, **extra)
 
 
 @torch.no_grad()
