@@ -5,10 +5,10 @@ its slowest thread. When another process holds one of two cores, the thread that
 core gets a fraction of it and every barrier waits for it: training with 2 threads then ran 4x
 slower (benchmarks/busy_core.py; a newcomer's machine saw 20x), while 1 thread kept its speed.
 Passive OpenMP waiting and shorter spins did not cure it (docs/results.md, "Threads"). So the
-run looks, every few seconds, at how much CPU
-the rest of the machine used since the last look, and uses the cores left over, never more than
-it started with (a sweep worker's single thread stays single). Measured: metrics are identical
-with 1 and 2 threads, so the choice changes speed, not numbers.
+run looks, every few seconds, at how much CPU the rest of the machine used since the last look,
+and uses the cores left over, never more than it started with (a sweep worker's single thread
+stays single). Measured: metrics are identical with 1 and 2 threads, so the choice changes
+speed, not numbers.
 """
 
 from __future__ import annotations

@@ -90,9 +90,10 @@ def differences(mine: dict, theirs: dict) -> dict:
         values = {s: mine[s][metric] - theirs[s][metric] for s in seeds
                   if mine[s][metric] is not None and theirs[s][metric] is not None}
         out["per_seed"][metric] = values
-        out[metric] = mean_ci(list(values.values()))[0] if values else None
+        mean, half95 = mean_ci(list(values.values())) if values else (None, None)
         several = len(values) >= 2
-        out[metric + "_ci95"] = mean_ci(list(values.values()))[1] if several else None
+        out[metric] = mean
+        out[metric + "_ci95"] = half95 if several else None
         out[metric + "_ci90"] = mean_ci(list(values.values()), 90)[1] if several else None
     return out
 
