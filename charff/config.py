@@ -27,6 +27,10 @@ Negatives = Literal["teacher_forcing", "self_generated", "random"]
 Readout = Literal["softmax", "goodness", "product"]
 READOUTS: tuple[str, ...] = typing.get_args(Readout)  # implemented in model/readouts.py
 Proposal = Literal["unigram", "uniform"]  # the fixed distribution mixed into the negatives
+# the windows peer normalisation averages each unit's activity over: "updated" every window the step
+# updates (so negatives alone in a sleep phase), "positives" real windows only, in every phase
+# (loeweX/Forward-Forward's choice, whose weight 0.03 is the default here)
+PeerWindows = Literal["updated", "positives"]
 Optimizer = Literal["adam", "sgd"]
 LrDecay = Literal["constant", "cosine"]
 # float32 matmuls: "highest" computes them in float32; "high" lets a GPU use TF32 (about 2.3x on an
@@ -89,6 +93,7 @@ class ModelConfig:
     band: list[float] = field(default_factory=lambda: [0.5, 8.0])  # band loss: goodness walls [low, high]
     clip_margin: float = ranged(1.0, NON_NEGATIVE)  # clipped loss: no gradient this far past the threshold
     peer_normalisation: float = ranged(0.03, NON_NEGATIVE)  # Hinton's peer normalisation weight (loeweX: 0.03)
+    peer_windows: PeerWindows = "updated"  # which windows it averages over; see PeerWindows
 
 
 @dataclass

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from charff.analysis.paired import role_of
 from charff.analysis.plots import legend_entries, yardsticks
 from charff.analysis.results import RunResult, SweepResult, read_run
 from charff.measures.stats import mean_ci
@@ -169,8 +168,9 @@ def plot_law(entries: list[dict], path: Path) -> Path:
     return path
 
 
-PANELS = (("goodness_acc", "goodness-readout accuracy"), ("goodness_auc", "goodness AUC, real vs fake"),
-          ("softmax_acc", "softmax-readout accuracy"))
+PANELS = (("goodness_auc_common", "common goodness AUC (the verdicts' measure)"),
+          ("product_bpc", "product readout bits/char (the verdicts' measure)"),
+          ("goodness_acc", "goodness-readout accuracy"))
 STYLES = {"twin": ("black", "interleaved twin"), "null": ("tab:green", "frozen null"),
           "arm": ("tab:red", "separated P/P"), "batch": ("tab:blue", "large-batch twin (one update per 2P)")}
 
@@ -178,8 +178,8 @@ STYLES = {"twin": ("black", "interleaved twin"), "null": ("tab:green", "frozen n
 def mean_curve(runs, metric: str, fork: dict[int, dict]) -> tuple[list, list, list]:
     """Mean and 95% half-width per evaluation over seeds, starting from the warm start's last
     evaluation (character 0 after the fork) where the seed has one."""
-    evals = [[{**fork[run.config().train.seed], "chars": 0}] * (run.config().train.seed in fork) + run.evals
-             for run in runs]
+    evals = [[{**fork[run.config().train.seed], "chars": 0}] * (metric in fork.get(run.config().train.seed, {}))
+             + [r for r in run.evals if metric in r] for run in runs]
     length = min(len(e) for e in evals)
     points = [mean_ci([seed[i][metric] for seed in evals]) for i in range(length)]
     return [evals[0][i]["chars"] for i in range(length)], [p[0] for p in points], [p[1] for p in points]
@@ -198,7 +198,7 @@ def draw_yardsticks(ax, metric: str, ngram: dict, frozen_random: list) -> None:
     """The n-gram lines on accuracy panels, chance on AUC panels, frozen-random layers on the softmax one."""
     frozen = mean_ci([run.evals[-1]["softmax_acc"] for run in frozen_random])[0] \
         if metric == "softmax_acc" and frozen_random else None
-    yardsticks(ax, metric.rsplit("_", 1)[1], ngram, frozen)
+    yardsticks(ax, "auc" if "auc" in metric else metric.rsplit("_", 1)[1], ngram, frozen)
 
 
 def plot_law_curves(result: SweepResult, paired: list[dict], entry: dict, path: Path) -> Path:
@@ -208,11 +208,9 @@ def plot_law_curves(result: SweepResult, paired: list[dict], entry: dict, path: 
     rows = {r["cell"]: r for r in paired}
     settings = result.settings_without_schedule()
     mine = [name for name, setting in settings.items() if setting == settings[next(iter(entry["arms"]))]]
-    role = {name: role_of(result.runs[name][0]) for name in mine}
-    arms = sorted((n for n in mine if role[n] == "arm" and n in rows and rows[n]["cycle_chars"]),
+    arms = sorted((n for n in mine if n in rows and rows[n]["role"] == "arm" and rows[n]["cycle_chars"]),
                   key=lambda n: rows[n]["cycle_chars"])
-    twin = next((n for n in mine if role[n] == "twin"), None)
-    null = next((n for n in mine if role[n] == "null"), None)
+    twin = rows[arms[0]]["twin"]
     frozen_random = [run for runs in result.runs.values() for run in runs
                      if not run.config().train.learner_kind.trains_layers]
     ngram = result.ngram()
@@ -221,7 +219,8 @@ def plot_law_curves(result: SweepResult, paired: list[dict], entry: dict, path: 
     axes = fig.subplots(len(arms), len(PANELS), squeeze=False)
     for row_axes, arm in zip(axes, arms, strict=True):
         shade_sleep_phases(row_axes, result.runs[arm][0].config())
-        shown = [(twin, "twin"), (null, "null"), (arm, "arm"), (rows[arm]["batch_twin"], "batch")]
+        shown = [(rows[arm]["twin"], "twin"), (rows[arm]["null"], "null"), (arm, "arm"),
+                 (rows[arm]["batch_twin"], "batch")]
         for ax, (metric, ylabel) in zip(row_axes, PANELS, strict=True):
             for name, kind in shown:
                 if name is None:

@@ -15,8 +15,10 @@ from charff.config import READOUTS
 from charff.schedule import Phase
 
 # the sweep figure's panels: FF's own readout first, then the softmax probe on FF's features
-PANELS = (("goodness_acc", "validation accuracy (goodness readout)"),
-          ("goodness_auc", "goodness AUC, real vs negative windows"),
+PANELS = (("goodness_auc_common", "common goodness AUC (the fork's yardstick; verdicts use it)"),
+          ("product_bpc", "validation bits/char (product readout; verdicts use it)"),
+          ("goodness_acc", "validation accuracy (goodness readout)"),
+          ("goodness_auc", "goodness AUC, real vs own negative windows"),
           ("softmax_acc", "validation accuracy (softmax readout)"),
           ("softmax_bpc", "validation bits/char (softmax readout)"))
 # yardstick lines, each its own style and labelled on the line: the unigram, the bigram, the best
@@ -112,7 +114,7 @@ def plot_curves(curves: dict[str, dict], phases: list[Phase], ngram: dict, title
                 lower = [m - h for m, h in zip(means, halves, strict=True)]
                 upper = [m + h for m, h in zip(means, halves, strict=True)]
                 ax.fill_between(curve["chars"], lower, upper, color=line.get_color(), alpha=0.15, lw=0)
-        yardsticks(ax, metric.rsplit("_", 1)[1], ngram, frozen.get(metric))
+        yardsticks(ax, "auc" if "auc" in metric else metric.rsplit("_", 1)[1], ngram, frozen.get(metric))
         ax.set_xlabel("characters seen (streams x steps)")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)

@@ -16,7 +16,8 @@ from charff.storage import read_json
 SETTING_KEYS = ("schedule", "learner", "wake_chars", "sleep_chars", "chars_per_update", "updates_per_phase",
                 "horizon_updates", "horizon_chars")
 SWEEP_FILE = "sweep.json"  # written by the sweep runner: settings, seeds and where each cell lives
-READOUT_METRICS = ("softmax_acc", "softmax_bpc", "goodness_acc", "goodness_bpc", "goodness_auc")
+READOUT_METRICS = ("softmax_acc", "softmax_bpc", "goodness_acc", "goodness_bpc", "goodness_auc", "goodness_auc_common",
+                   "product_bpc")
 TEST_KEYS = tuple(f"test_{readout}_{metric}" for readout in READOUTS for metric in ("acc", "bpc"))
 RESULT_KEYS = ("final_softmax_acc", "best_softmax_acc", "final_softmax_bpc", "best_softmax_bpc",
                "final_goodness_acc", "final_goodness_bpc", "final_goodness_auc", *TEST_KEYS)

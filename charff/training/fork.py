@@ -19,7 +19,10 @@ from charff.training.checkpoint import load_checkpoint
 
 # what must match for the trunk's state to mean the same thing in the arm
 SHARED = ("corpus.", "model.", "train.streams", "train.learner", "train.optimizer", "train.negatives",
-          "train.negatives_per_position", "train.rollout_restart", "train.seed")
+          "train.negatives_per_position", "train.seed")
+# what an arm may change at the fork although it sits under a shared prefix: how the learning rule
+# treats the same weights (the peer normalisation's windows and weight), not what they mean
+RULE_KEYS = ("model.peer_windows", "model.peer_normalisation")
 
 
 def fork_payload(config: Config, vocab: Vocabulary) -> dict:
@@ -30,7 +33,7 @@ def fork_payload(config: Config, vocab: Vocabulary) -> dict:
                           f"(charff train --resume {trunk})")
     payload = load_checkpoint(trunk)
     mine, theirs = flatten(config.to_dict()), flatten(config_from_dict(payload["config"]).to_dict())
-    differ = [k for k in mine if k.startswith(SHARED) and k != "train.fork_from" and mine[k] != theirs.get(k)]
+    differ = [k for k in mine if k.startswith(SHARED) and k not in RULE_KEYS and mine[k] != theirs.get(k)]
     if differ:
         raise CharffError(f"train.fork_from {trunk} was trained with other {', '.join(differ)}; "
                           "a fork must keep the corpus, model, streams, negatives and seed of its trunk")

@@ -65,7 +65,10 @@ def train_step(model: FFNet, learner: Learner, negatives: NegativeGenerator, rea
             logits = model.readout_logits(real_activities, state)
         real.advance(model, windows[:rows], real_activities, logits, state)
         return {"positive_rows": 0, "negative_rows": 0, "acc": accuracy(logits, targets)}
-    real_activities, negative_activities, good_real, good_negative = forward(model, inputs, negative, sides)
+    # peer normalisation over positives needs the real windows' gradient even in a sleep step
+    peers_on_real = learner.kind.ff and model.config.peer_normalisation > 0 and model.config.peer_windows == "positives"
+    real_activities, negative_activities, good_real, good_negative = forward(model, inputs, negative, sides,
+                                                                             real_grad=sides.real or peers_on_real)
     if learner.kind.ff:
         # one loss per layer; every layer's input was detached, so each loss reaches its own layer only
         losses = ff_losses(good_real, good_negative, sides.real, sides.negative, model.config)
@@ -99,16 +102,17 @@ def train_step(model: FFNet, learner: Learner, negatives: NegativeGenerator, rea
     return stats
 
 
-def forward(model: FFNet, real: tuple, negative: tuple | None, sides: Sides) -> tuple[list, list, list, list]:
+def forward(model: FFNet, real: tuple, negative: tuple | None, sides: Sides,
+            real_grad: bool = True) -> tuple[list, list, list, list]:
     """Activities and goodness of real and negative windows: one batched pass when both sides
     update (goodness taken before the split, so the backward pass never pads a slice's gradient
     back to the joined size); when only negatives update, the real streams just advance, without
-    autograd."""
+    autograd unless `real_grad` (peer normalisation over positives)."""
     if negative is None:
         activities = model(*real)
         return activities, [], [goodness(a) for a in activities], []
     if not sides.real:
-        with torch.no_grad():
+        with torch.set_grad_enabled(real_grad):
             real_activities = model(*real)
         negative_activities = model(*negative)
         return (real_activities, negative_activities, [goodness(a) for a in real_activities],
@@ -121,11 +125,15 @@ def forward(model: FFNet, real: tuple, negative: tuple | None, sides: Sides) -> 
 
 def with_peer_normalisation(losses: list[torch.Tensor], model: FFNet, real: list, negative: list,
                             sides: Sides) -> list[torch.Tensor]:
-    """Each layer's loss plus Hinton's peer normalisation over the windows this step updates."""
+    """Each layer's loss plus Hinton's peer normalisation over the windows model.config.peer_windows
+    names: the windows this step updates, or the real ones in every phase."""
     weight = model.config.peer_normalisation
     if not weight:
         return losses
-    updated = [acts for acts, on in ((real, sides.real), (negative, sides.negative)) if on]
+    if model.config.peer_windows == "positives":
+        updated = [real]
+    else:
+        updated = [acts for acts, on in ((real, sides.real), (negative, sides.negative)) if on]
     peers = [peer_normalisation(torch.cat([acts[i] for acts in updated]), running)
              for i, running in enumerate(model.peer_means())]
     return [loss + weight * peer for loss, peer in zip(losses, peers, strict=True)]

@@ -34,6 +34,7 @@ from charff.training.learner import Learner
 from charff.training.negatives import configured_negatives
 from charff.training.step import Sides, train_step
 from charff.training.validation import evaluate_run, sample_stats
+from charff.training.yardstick import common_auc
 
 FINITE_CHECK_STEPS = 64  # steps between two reads of whether the losses stayed finite
 # the trainer's counters, saved in and restored from every checkpoint
@@ -236,6 +237,9 @@ class Trainer:
         # from here on sampling, and negatives drawn from a calibrated readout, use the new fit
         calibrate(self.model, evaluation.calibration)
         record.update(evaluation.record)
+        if t.fork_from and t.learner_kind.ff:  # the fork's common yardstick at every read point
+            record["goodness_auc_common"] = common_auc(self.model, self.negatives, self.dataset, Path(t.fork_from),
+                                                       t.eval_streams, t.seed, splits=("val",))["val"]
         record.update({f"train_{key}": float(total) / count for key, (total, count) in self.train_sums.items()})
         self.call("add_to_eval", record)
         record.update(sample_stats(self.model, self.val_ids, self.dataset.vocab, self.reference, t.seed))

@@ -68,9 +68,12 @@ class Scored:
 
 def readout_summary(name: str, logits: torch.Tensor, targets: torch.Tensor, segments: torch.Tensor) -> dict:
     """Accuracy and bits/char of calibrated logits, each with its 95% half-width over segments."""
-    correct = (logits.argmax(-1) == targets).double()
+    predicted = logits.argmax(-1)
+    correct = (predicted == targets).double()
     nll_bits = F.cross_entropy(logits, targets, reduction="none").double() / math.log(2)
-    out = {}
+    # the share of its single most frequent prediction: near 1, the accuracy is a floor (the
+    # frequency of one character), not a measure of what was learned
+    out = {f"{name}_top_share": torch.bincount(predicted).max().item() / max(len(predicted), 1)}
     for metric, values in (("acc", correct), ("bpc", nll_bits)):
         means = torch.zeros(int(segments.max()) + 1, dtype=torch.float64, device=values.device)
         means.index_add_(0, segments, values)

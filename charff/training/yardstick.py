@@ -15,11 +15,12 @@ from pathlib import Path
 
 import torch
 
-from charff.config import config_from_dict
+from charff.config import config_from_dict, load_config
 from charff.data.dataset import Dataset
 from charff.model.network import FFNet
+from charff.rundir import CONFIG_FILE
 from charff.training.checkpoint import load_checkpoint, save_checkpoint
-from charff.training.negatives import NegativeGenerator, configured_negatives
+from charff.training.negatives import KINDS, NegativeGenerator, configured_negatives
 from charff.training.validation import layout, score_split
 
 YARDSTICK_FILE = "common_negatives.pt"
@@ -40,11 +41,14 @@ class Recording(NegativeGenerator):
 
 
 class Replaying(NegativeGenerator):
-    """Gives back recorded draws, in order, whatever the model's readout would propose."""
+    """Gives back recorded draws, in order, whatever the model's readout would propose, restarting
+    its rollouts as the recording did (an arm may restart its own every other number of characters)."""
 
-    def __init__(self, *args, recorded: torch.Tensor, **kwargs):
+    def __init__(self, *args, recorded: torch.Tensor, restart_every: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.recorded, self.next_draw = recorded, 0
+        self.restart_every = restart_every
+        self.age = torch.full_like(self.age, restart_every)
 
     def draw(self, logits: torch.Tensor, forbid: torch.Tensor) -> torch.Tensor:
         chars = self.recorded[self.next_draw].to(logits.device)
@@ -93,14 +97,18 @@ def common_negatives(trunk_dir: Path, dataset: Dataset) -> dict[str, torch.Tenso
 
 @torch.no_grad()
 def common_auc(model: FFNet, template: NegativeGenerator, dataset: Dataset, trunk_dir: Path, streams: int,
-               seed: int) -> dict[str, float]:
+               seed: int, splits: tuple[str, ...] = SPLITS) -> dict[str, float]:
     """split -> the goodness AUC of real windows against the warm start's saved negatives."""
+    recorded_with = load_config(Path(trunk_dir) / CONFIG_FILE).train
+    restart_every = KINDS[recorded_with.negatives].restart_every(recorded_with)
     was_training = model.training
     model.eval()
     out = {}
     for split, recorded in common_negatives(trunk_dir, dataset).items():
+        if split not in splits:
+            continue
         ids = getattr(dataset, split).to(model.device)
-        replay = bank(Replaying, model, template, ids, streams, seed, recorded=recorded)
+        replay = bank(Replaying, model, template, ids, streams, seed, recorded=recorded, restart_every=restart_every)
         out[split] = score_split(model, ids, streams, None, replay).diagnostics["goodness_auc"]
     model.train(was_training)
     return out
