@@ -128,7 +128,8 @@ def test_holds_is_an_equivalence_by_two_one_sided_tests_on_the_primary_measures(
     # the same mean shortfall with a spread whose 90% interval crosses -0.02: not resolved
     loose = seeds_of([0.77, 0.83, 0.79, 0.85, 0.82])
     diff = differences(loose, twin)
-    assert -0.02 < diff["goodness_auc_common"] and diff["goodness_auc_common"] - diff["goodness_auc_common_ci90"] < -0.02
+    shortfall, half = diff["goodness_auc_common"], diff["goodness_auc_common_ci90"]
+    assert -0.02 < shortfall and shortfall - half < -0.02
     assert verdict(diff, differences(loose, null)) == "not resolved"
     behind = seeds_of([0.75, 0.76, 0.765, 0.78, 0.78])
     assert verdict(differences(behind, twin), differences(behind, null)) == "falls behind"
@@ -316,19 +317,34 @@ def shrunk(text: str, whole_grid: bool) -> str:
                        ("hidden = [128, 128, 128]", "hidden = [8]"),
                        ("streams = 1024", "streams = 16\neval_streams = 16"),
                        ("eval_every = 250_000", "eval_every = 500"), ("eval_goodness_chars = 2048",
-                                                                      "eval_goodness_chars = 32")):
+                                                                      "eval_goodness_chars = 32"),
+                       # the draft's sleep and granularity
+                       ("eval_goodness_chars = 8192", "eval_goodness_chars = 32"),
+                       ("chars = 2_500_000", "chars = 1_000"), ("chars = 4_000_000", "chars = 1_000"),
+                       ("chars = 6_000_000", "chars = 1_000"), ('"train.chars" = 2_000_000', '"train.chars" = 500'),
+                       ("streams = 248", "streams = 16\neval_streams = 16"), ("accumulate = 90", "accumulate = 3"),
+                       ("eval_every = 62_500", "eval_every = 125"), ('eval_every" = 62_500', 'eval_every" = 125'),
+                       ("= 4_000_000", "= 1_000"), ("= 6_000_000", "= 1_000"), ("= 1_000_000", "= 500"),
+                       ("= 750_000", "= 500"), ("= 500_000", "= 250")):
         text = text.replace(big, small)
     return text
 
 
 @pytest.mark.parametrize(("name", "whole_grid"), [
     ("separation_frontier_gpu", False), ("separation_breaks", False),
+    ("separation_draft_sleep", False), ("separation_draft_granularity", False),
+    pytest.param("separation_draft_sleep_gpu", False, marks=pytest.mark.slow),
+    pytest.param("separation_draft_granularity_gpu", False, marks=pytest.mark.slow),
     pytest.param("separation_frontier_gpu", True, marks=pytest.mark.slow)])  # 96 cells: 5 minutes
 def test_the_separation_grids_run_at_toy_size_on_the_cpu(tmp_path, name, whole_grid):
     from charff.cli import main
     from charff.packaged import presets_folder
 
-    text = shrunk((presets_folder() / f"{name}.toml").read_text(), whole_grid)
+    text = (presets_folder() / f"{name}.toml").read_text()
+    if name.startswith("separation_draft"):  # the twins evaluate where the 250-character phases end
+        text = text.replace("eval_every = 250_000", "eval_every = 250").replace('eval_every" = 250_000',
+                                                                              'eval_every" = 250')
+    text = shrunk(text, whole_grid)
     settings = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
     assert not any(big in settings for big in (":250k", ":1M", "000_000", "1024", "128, 128"))  # all shrunk
     grid = tmp_path / "grid.toml"
@@ -339,9 +355,15 @@ def test_the_separation_grids_run_at_toy_size_on_the_cpu(tmp_path, name, whole_g
     arms = [row for row in results["paired_test"] if row["role"] == "arm"]
     assert arms and all(row["verdict"] in VERDICTS for row in arms)
     assert all(row["vs_twin"]["per_seed"]["goodness_auc_common"] for row in arms)
+    if name.startswith("separation_draft"):  # read at the three points, each arm against a twin there
+        headline = [row for row in results["paired_at"]["cycle mean"] if row["role"] == "arm"]
+        assert headline and all(row["vs_twin"] and row["twin_vs_null"] for row in headline)
     if name.endswith("gpu"):
         assert len(load_grid(presets_folder() / f"{name}.toml").seeds) >= 16
         if whole_grid:
-            assert len(json.loads((out / "frontier.json").read_text())["entries"]) == len(arms)
+            frontier = json.loads((out / "frontier.json").read_text())
+            assert len(frontier["entries"][frontier["headline"]]) == len(arms)
+    elif name == "separation_draft_sleep":  # one phase length: a frontier of generators, no law
+        assert (out / "frontier.json").is_file()
     else:
         assert (out / "law.json").is_file()

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 from charff.config import ModelConfig
 from charff.model.network import FFNet, rms_normalise
-from charff.model.objectives import goodness, layer_loss, symba_loss, threshold_loss
+from charff.model.objectives import Side, ff_objective, goodness, layer_loss, symba_loss, threshold_loss
 from charff.model.readouts import READOUT_KINDS, next_logits
 
 
@@ -119,3 +119,28 @@ def test_window_look_up_and_its_gradient_equal_the_one_hot_product(recurrence):
     (fast, fast_grads), (slow, slow_grads) = results
     for a, b in zip(fast + fast_grads, slow + slow_grads, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["softplus", "symba", "band", "clipped"])
+def test_every_loss_pairs_k_negatives_with_their_positives(loss):
+    """k negatives per position (block j holds the j-th of every position): every loss takes them,
+    one-sided or both, and a pairwise loss compares each negative with its own positive."""
+    config = ModelConfig(loss=loss)
+    rows, k = 4, 3
+    positive = Side.of([torch.rand(rows, 8, requires_grad=True) + 1.0])
+    negative = Side.of([torch.rand(k * rows, 8, requires_grad=True)])
+    for sides in ((positive, negative), (positive, None), (None, negative)):
+        (loss_value,) = ff_objective(*sides, config)
+        assert loss_value.ndim == 0 and torch.isfinite(loss_value)
+    if loss == "symba":  # the mean over the k pairs of (positive r, its j-th negative)
+        paired = symba_loss(positive.goodness[0], negative.goodness[0].reshape(k, rows), config.symba_alpha)
+        assert ff_objective(positive, negative, config)[0] == paired
+
+
+def test_symba_with_two_negatives_per_position_trains(tmp_path):
+    from charff.cli import main
+
+    main(["train", "--set", "model.loss=symba", "--set", "train.negatives_per_position=2", "--set", "train.chars=2000",
+          "--set", "model.hidden=[8]", "--set", "train.streams=16", "--set", "train.eval_every=1000",
+          "--set", "train.eval_goodness_chars=32", "--set", "train.eval_streams=16", "--out", str(tmp_path / "run")])
+    assert (tmp_path / "run" / "summary.json").is_file()

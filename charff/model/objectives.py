@@ -1,6 +1,9 @@
-"""Goodness and the per-layer Forward-Forward losses: the one place to add a loss."""
+"""The Forward-Forward objective: goodness, the per-layer losses (the one place to add a loss) and
+`ff_objective`, the one function every step and instrument calls for a layer's loss."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -68,14 +71,50 @@ def layer_loss(good_pos: torch.Tensor, good_neg: torch.Tensor, config: ModelConf
     return LOSSES[config.loss](good_pos, good_neg, config)
 
 
-def ff_losses(good_pos: list[torch.Tensor], good_neg: list[torch.Tensor], wake: bool, sleep: bool,
-              config: ModelConfig) -> list[torch.Tensor]:
-    """Every layer's loss for a step that updates real windows (wake), negatives (sleep) or both."""
+@dataclass(frozen=True)
+class Side:
+    """The windows of one side of a step: every layer's activities and goodness (a joined pass
+    takes goodness before it splits the sides, so its backward never pads a slice's gradient)."""
+
+    activities: list[torch.Tensor]
+    goodness: list[torch.Tensor]
+
+    @classmethod
+    def of(cls, activities: list[torch.Tensor]) -> Side:
+        return cls(activities, [goodness(a) for a in activities])
+
+
+def ff_objective(positive: Side | None, negative: Side | None, config: ModelConfig,
+                 running_means: list[torch.Tensor] | None = None, real: Side | None = None) -> list[torch.Tensor]:
+    """Every layer's Forward-Forward loss for a step that updates real windows (`positive`),
+    negative windows (`negative`) or both; an absent side (None) is a one-sided phase.
+
+    Negatives come k per position, the j-th of every position in block j: with both sides present
+    each is paired with its own positive (SymBa compares the two; the other losses average).
+    With `running_means`, Hinton's peer normalisation (weight config.peer_normalisation) over the
+    windows config.peer_windows names: the sides updated, or the real windows, which `real` gives
+    when the step does not update them (a sleep step)."""
+    real = real or positive
     losses = []
-    for i, positive in enumerate(good_pos):
-        nothing = positive[:0]
-        losses.append(layer_loss(positive if wake else nothing, good_neg[i] if sleep else nothing, config))
-    return losses
+    for i in range(len((positive or negative).goodness)):
+        good_pos = positive.goodness[i] if positive else None
+        good_neg = negative.goodness[i] if negative else None
+        if good_pos is not None and good_neg is not None:
+            good_neg = good_neg.reshape(-1, good_pos.shape[0])  # (k, rows): row r pairs with positive r
+        empty = (good_pos if good_pos is not None else good_neg)[:0]
+        loss = layer_loss(good_pos if good_pos is not None else empty, good_neg if good_neg is not None else empty,
+                          config)
+        losses.append(loss)
+    if not config.peer_normalisation or running_means is None:
+        return losses
+    # loeweX averages over positives; "updated" averages over whatever this step updates, so over
+    # negatives alone in a sleep step
+    peers = [real] if config.peer_windows == "positives" else [s for s in (positive, negative) if s]
+    if not all(peers):  # over positives, with no real windows given: nothing to average
+        return losses
+    return [loss + config.peer_normalisation * peer_normalisation(torch.cat([s.activities[i] for s in peers]),
+                                                                  running)
+            for i, (loss, running) in enumerate(zip(losses, running_means, strict=True))]
 
 
 def peer_normalisation(activity: torch.Tensor, running_mean: torch.Tensor, momentum: float = 0.9) -> torch.Tensor:

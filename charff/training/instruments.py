@@ -19,7 +19,7 @@ import torch
 
 from charff.config import ModelConfig
 from charff.model.network import FFNet
-from charff.model.objectives import goodness, layer_loss
+from charff.model.objectives import Side, ff_objective
 
 CHUNKS = 8  # the small batch is 1/CHUNKS of the measured batch
 
@@ -30,8 +30,8 @@ def side_gradients(model: FFNet, config: ModelConfig, real: tuple, negative: tup
     params = [list(layer.parameters()) for layer in model.layers]
     flat = [p for layer in params for p in layer]
     with torch.enable_grad():
-        wake = sum(layer_loss(g, g[:0], config) for g in map(goodness, model(*real)))
-        sleep = sum(layer_loss(g[:0], g, config) for g in map(goodness, model(*negative)))
+        wake = sum(ff_objective(Side.of(model(*real)), None, config))  # no running means: no peer term
+        sleep = sum(ff_objective(None, Side.of(model(*negative)), config))
         grads = [torch.autograd.grad(loss, flat, allow_unused=True) for loss in (wake, sleep)]
     return [split_by_layer(g, params) for g in grads]
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from charff.config import LearnerKind
 from charff.model.network import FFNet, forward_joined
-from charff.model.objectives import ff_losses, goodness, peer_normalisation
+from charff.model.objectives import Side, ff_objective, goodness
 from charff.model.stream_state import RealStreams
 from charff.schedule import Phase
 from charff.training.learner import Learner
@@ -67,14 +67,14 @@ def train_step(model: FFNet, learner: Learner, negatives: NegativeGenerator, rea
         return {"positive_rows": 0, "negative_rows": 0, "acc": accuracy(logits, targets)}
     # peer normalisation over positives needs the real windows' gradient even in a sleep step
     peers_on_real = learner.kind.ff and model.config.peer_normalisation > 0 and model.config.peer_windows == "positives"
-    real_activities, negative_activities, good_real, good_negative = forward(model, inputs, negative, sides,
-                                                                             real_grad=sides.real or peers_on_real)
+    real_side, negative_side = forward(model, inputs, negative, sides, real_grad=sides.real or peers_on_real)
+    real_activities = real_side.activities
     if learner.kind.ff:
         # one loss per layer; every layer's input was detached, so each loss reaches its own layer only
-        losses = ff_losses(good_real, good_negative, sides.real, sides.negative, model.config)
-        losses = with_peer_normalisation(losses, model, real_activities, negative_activities, sides)
+        losses = ff_objective(real_side if sides.real else None, negative_side, model.config, model.peer_means(),
+                              real=real_side)
     else:
-        losses = [g.new_zeros(()) for g in good_real]  # the yardsticks' layers learn through the readout only
+        losses = [g.new_zeros(()) for g in real_side.goodness]  # the yardsticks' layers learn through the readout only
     state = model.next_state(real_activities)  # the real streams' recurrent input at the next step
     # the softmax readout is a probe on detached features: its loss trains the readout alone, and
     # only in steps that see real text (a sleep step has no real target to learn)
@@ -87,7 +87,7 @@ def train_step(model: FFNet, learner: Learner, negatives: NegativeGenerator, rea
         learner.update(chars)
     real.advance(model, windows[:rows], real_activities, logits.detach(), state)
     if negative is not None:
-        negatives.observe(negative[0], negative_activities)  # rollouts continue from what was scored
+        negatives.observe(negative[0], negative_side.activities)  # rollouts continue from what was scored
     # every value stays on the device: the trainer sums them there and reads them at evaluations
     stats = {"positive_rows": rows if sides.real else 0, "negative_rows": rows if sides.negative else 0,
              "readout_loss": readout_loss.detach(), "acc": accuracy(logits, targets),
@@ -96,47 +96,28 @@ def train_step(model: FFNet, learner: Learner, negatives: NegativeGenerator, rea
         stats["generated"] = negative[0][:rows, -1]
     for i, loss in enumerate(losses):
         stats[f"loss/{i}"] = loss.detach()
-        stats[f"good_pos/{i}"] = good_real[i].detach().mean()
+        stats[f"good_pos/{i}"] = real_side.goodness[i].detach().mean()
         if sides.negative:
-            stats[f"good_neg/{i}"] = good_negative[i].detach().mean()
+            stats[f"good_neg/{i}"] = negative_side.goodness[i].detach().mean()
     return stats
 
 
 def forward(model: FFNet, real: tuple, negative: tuple | None, sides: Sides,
-            real_grad: bool = True) -> tuple[list, list, list, list]:
-    """Activities and goodness of real and negative windows: one batched pass when both sides
+            real_grad: bool = True) -> tuple[Side, Side | None]:
+    """The real and negative sides' activities and goodness: one batched pass when both sides
     update (goodness taken before the split, so the backward pass never pads a slice's gradient
     back to the joined size); when only negatives update, the real streams just advance, without
     autograd unless `real_grad` (peer normalisation over positives)."""
     if negative is None:
-        activities = model(*real)
-        return activities, [], [goodness(a) for a in activities], []
+        return Side.of(model(*real)), None
     if not sides.real:
         with torch.set_grad_enabled(real_grad):
-            real_activities = model(*real)
-        negative_activities = model(*negative)
-        return (real_activities, negative_activities, [goodness(a) for a in real_activities],
-                [goodness(a) for a in negative_activities])
+            real_side = Side.of(model(*real))
+        return real_side, Side.of(model(*negative))
     activities, rows = forward_joined(model, real, negative)
     good = [goodness(a) for a in activities]
-    return ([a[:rows] for a in activities], [a[rows:] for a in activities], [g[:rows] for g in good],
-            [g[rows:] for g in good])
-
-
-def with_peer_normalisation(losses: list[torch.Tensor], model: FFNet, real: list, negative: list,
-                            sides: Sides) -> list[torch.Tensor]:
-    """Each layer's loss plus Hinton's peer normalisation over the windows model.config.peer_windows
-    names: the windows this step updates, or the real ones in every phase."""
-    weight = model.config.peer_normalisation
-    if not weight:
-        return losses
-    if model.config.peer_windows == "positives":
-        updated = [real]
-    else:
-        updated = [acts for acts, on in ((real, sides.real), (negative, sides.negative)) if on]
-    peers = [peer_normalisation(torch.cat([acts[i] for acts in updated]), running)
-             for i, running in enumerate(model.peer_means())]
-    return [loss + weight * peer for loss, peer in zip(losses, peers, strict=True)]
+    return (Side([a[:rows] for a in activities], [g[:rows] for g in good]),
+            Side([a[rows:] for a in activities], [g[rows:] for g in good]))
 
 
 def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
