@@ -19,7 +19,7 @@ from charff.errors import CharffError
 from charff.hooks.base import Hook
 from charff.hooks.metrics_log import MetricsLog
 from charff.model.network import FFNet
-from charff.model.readouts import READOUT_KINDS, calibrate, readouts_for
+from charff.model.readouts import READOUT_KINDS, readouts_for
 from charff.model.sampling import generate
 from charff.rundir import (
     CALIBRATION_FILE,
@@ -154,7 +154,7 @@ def rescore_run(run_dir: Path) -> dict:
         raise CharffError(f"the corpus behind {run_dir} changed since it was trained; restore it to evaluate")
     negatives = configured_negatives(model, config.train, dataset.train, dataset.vocab, torch.Generator())
     evaluation = evaluate_run(model, config.train, dataset.val, dataset.calibration, negatives)
-    calibrate(model, evaluation.calibration)
+    model.calibrate(evaluation.calibration)
     record = {"chars": payload["trainer"]["chars"], **evaluation.record}
     test = test_scores(model, dataset, config, negatives)
     if test is not None:

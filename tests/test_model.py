@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from charff.config import ModelConfig
 from charff.model.network import FFNet, rms_normalise
 from charff.model.objectives import Side, ff_objective, goodness, layer_loss, symba_loss, threshold_loss
-from charff.model.readouts import READOUT_KINDS, next_logits
+from charff.model.readouts import READOUT_KINDS
 
 
 def make(recurrence: str, local: bool = True) -> FFNet:
@@ -65,7 +65,7 @@ def test_layers_live_in_a_module_list_and_readouts_cover_the_alphabet():
     activities = model(torch.randint(0, 30, (2, 6)), model.initial_state(2))
     assert model.readout_logits(activities).shape == (2, 30)
     for readout in READOUT_KINDS:
-        logits = next_logits(model, readout, torch.randint(0, 30, (2, 6)), model.initial_state(2), torch.zeros(2, 30))
+        logits = model.next_logits(readout, torch.randint(0, 30, (2, 6)), model.initial_state(2), torch.zeros(2, 30))
         assert logits.shape == (2, 30)
 
 

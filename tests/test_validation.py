@@ -11,7 +11,7 @@ from charff.config import ModelConfig, TrainConfig
 from charff.data.dataset import prepare
 from charff.measures.stats import mean_ci
 from charff.model.network import FFNet
-from charff.model.readouts import calibrate, fit_product_weights, fit_temperature
+from charff.model.readouts import fit_product_weights, fit_temperature
 from charff.training.negatives import NegativeGenerator, proposal_distribution
 from charff.training.trainer import Trainer
 from charff.training.validation import WARMUP, Scored, evaluate, layout, readout_summary, score_split
@@ -40,7 +40,7 @@ def test_an_evaluation_returns_its_calibration_and_leaves_the_model_as_it_was():
     assert all(torch.equal(buffer, before[name]) for name, buffer in model.named_buffers())
     assert set(evaluation.calibration) == {"softmax", "goodness", "product"}
     assert evaluation.record["goodness_temperature"] == evaluation.calibration["goodness"].item()
-    calibrate(model, evaluation.calibration)
+    model.calibrate(evaluation.calibration)
     assert torch.equal(model.product_weights, evaluation.calibration["product"])
     assert model.goodness_temperature.item() == pytest.approx(evaluation.record["goodness_temperature"])
 

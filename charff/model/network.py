@@ -182,6 +182,20 @@ class FFNet(nn.Module):
             total = total + goodness(below)
         return total.reshape(batch, vocab)
 
+    def next_logits(self, name: str, windows: torch.Tensor, state: list[torch.Tensor], softmax_logits: torch.Tensor,
+                    for_negatives: bool = False) -> torch.Tensor:
+        """A readout's calibrated logits for the character after `windows` (B, W); for_negatives:
+        the logits negatives are drawn from (see ReadoutKind.negative_logits)."""
+        readout = READOUT_KINDS[name]
+        goodness = self.candidate_goodness(windows[:, 1:], state) if readout.needs_goodness else None
+        pick = readout.negative_logits if for_negatives else readout.logits
+        return pick(getattr(self, readout.buffer), softmax_logits, goodness)
+
+    def calibrate(self, calibration: dict[str, torch.Tensor]) -> None:
+        """Store fitted calibrations (readout name -> value) where sampling and the negatives read them."""
+        for name, value in calibration.items():
+            getattr(self, READOUT_KINDS[name].buffer).copy_(value)
+
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # checkpoints written before a readout existed load with its initial calibration
         for readout in READOUT_KINDS.values():

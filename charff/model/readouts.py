@@ -4,22 +4,19 @@ Each readout starts from raw scores (the softmax readout's logits, and for some 
 every candidate character), has a calibration fitted on held-out text (a temperature, or the
 product's two weights), and turns the two into logits. Validation, sampling, the negatives, the
 CLI and the checkpoint all go through READOUT_KINDS. Adding a readout: a class here, its entry in
-READOUT_KINDS and a value in config.Readout.
+READOUT_KINDS and a value in config.Readout. The readouts know no model: the network keeps each
+readout's calibration as a buffer and asks a readout for its logits (FFNet.next_logits).
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
 from charff.config import LearnerKind, Readout, registry
 from charff.measures.search import golden_minimum
-
-if TYPE_CHECKING:
-    from charff.model.network import FFNet
 
 
 def fit_temperature(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -150,19 +147,3 @@ def default_readout(kind: LearnerKind) -> str:
     """What `charff sample` reads unless told: the product for FF nets (the lowest bits/char
     measured, docs/results.md), else the softmax readout."""
     return "product" if kind.ff else "softmax"
-
-
-def next_logits(model: FFNet, name: str, windows: torch.Tensor, state: list[torch.Tensor],
-                softmax_logits: torch.Tensor, for_negatives: bool = False) -> torch.Tensor:
-    """A readout's calibrated logits for the character after `windows` (B, W); for_negatives:
-    the logits negatives are drawn from (see negative_logits)."""
-    readout = READOUT_KINDS[name]
-    goodness = model.candidate_goodness(windows[:, 1:], state) if readout.needs_goodness else None
-    pick = readout.negative_logits if for_negatives else readout.logits
-    return pick(getattr(model, readout.buffer), softmax_logits, goodness)
-
-
-def calibrate(model: FFNet, calibration: dict[str, torch.Tensor]) -> None:
-    """Store fitted calibrations (readout name -> value) where sampling and the negatives read them."""
-    for name, value in calibration.items():
-        getattr(model, READOUT_KINDS[name].buffer).copy_(value)

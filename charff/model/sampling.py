@@ -10,7 +10,6 @@ import torch
 from charff.data.vocab import UNKNOWN, Vocabulary
 from charff.errors import CharffError
 from charff.model.network import FFNet
-from charff.model.readouts import next_logits
 from charff.model.stream_state import StreamState
 
 
@@ -58,7 +57,7 @@ def generate(model: FFNet, prompt: torch.Tensor, count: int, max_new_chars: int,
         stream.advance(model, windows, model(windows, stream.state))
     out = []
     for _ in range(max_new_chars):
-        logits = next_logits(model, readout, stream.windows, stream.state, stream.logits)
+        logits = model.next_logits(readout, stream.windows, stream.state, stream.logits)
         chars = sample_from_logits(logits, generator, temperature, top_k, never=never)
         out.append(chars)
         windows = torch.cat([stream.windows[:, 1:], chars[:, None]], dim=1)

@@ -22,7 +22,6 @@ from charff.config import Negatives, Proposal, TrainConfig, registry
 from charff.data.vocab import Vocabulary
 from charff.errors import CharffError
 from charff.model.network import FFNet
-from charff.model.readouts import next_logits
 from charff.model.sampling import forbidden, model_probabilities
 from charff.model.stream_state import StreamState
 
@@ -40,7 +39,7 @@ class FromReadout:
     def logits(self, model: FFNet, readout: str, windows: torch.Tensor, state: list[torch.Tensor],
                readout_logits: torch.Tensor) -> torch.Tensor:
         """Unnormalised log-probabilities of the next character of each bank stream."""
-        return next_logits(model, readout, windows, state, readout_logits, for_negatives=True)
+        return model.next_logits(readout, windows, state, readout_logits, for_negatives=True)
 
 
 class Rollout(FromReadout):

@@ -23,7 +23,6 @@ from charff.errors import CharffError, Stopped
 from charff.hooks.base import Hook
 from charff.hooks.generated_text import GeneratedTextMonitor
 from charff.model.network import FFNet
-from charff.model.readouts import calibrate
 from charff.model.stream_state import RealStreams
 from charff.rundir import CHECKPOINT_FILE, RunLock
 from charff.schedule import Phase, replanned
@@ -235,7 +234,7 @@ class Trainer:
         evaluation = evaluate_run(self.model, t, self.val_ids, self.calibration_ids, self.negatives,
                                   0 if final else t.eval_goodness_chars)
         # from here on sampling, and negatives drawn from a calibrated readout, use the new fit
-        calibrate(self.model, evaluation.calibration)
+        self.model.calibrate(evaluation.calibration)
         record.update(evaluation.record)
         if t.fork_from and t.learner_kind.ff:  # the fork's common yardstick at every read point
             record["goodness_auc_common"] = common_auc(self.model, self.negatives, self.dataset, Path(t.fork_from),
