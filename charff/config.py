@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_type_hints
 
-from charff.config_checks import BELOW_ONE, FRACTION, NON_NEGATIVE, OPEN_FRACTION, POSITIVE, Range, check_combinations
+from charff.config_checks import (
+    BELOW_ONE,
+    FRACTION,
+    MEASURING_STREAMS,
+    NON_NEGATIVE,
+    OPEN_FRACTION,
+    POSITIVE,
+    Range,
+    check_combinations,
+)
 from charff.errors import CharffError
 from charff.schedule import Schedule, text_of_table
 
@@ -150,6 +159,16 @@ class TrainConfig:
     def learner_kind(self) -> LearnerKind:
         return LEARNERS[self.learner]
 
+    @property
+    def chars_per_update(self) -> int:
+        return self.streams * self.accumulate
+
+    @property
+    def momentum_horizon(self) -> float:
+        """The momentum's memory in updates, 1 / (1 - momentum) (SGD's momentum, Adam's beta1): a
+        gradient's weight falls as momentum^age. 1 without momentum."""
+        return 1 / (1 - self.momentum) if self.momentum > 0 else 1.0
+
 
 @dataclass
 class Config:
@@ -224,7 +243,10 @@ def validate(config: Config) -> Config:
             if allowed is not None and not allowed.holds(value):
                 raise CharffError(allowed.refusal(f"{name}.{item.name}", value))
     check_combinations(flat)
-    config.plan  # noqa: B018 - a schedule that cannot run is refused with the rest of the config
+    # a schedule that cannot run is refused with the rest of the config
+    if config.plan.auto and config.train.streams < MEASURING_STREAMS:
+        raise CharffError(f"train.schedule separated:auto measures the one-sided ratio on eighths of the batch, so it "
+                          f"needs train.streams of at least {MEASURING_STREAMS}, got {config.train.streams}")
     return config
 
 

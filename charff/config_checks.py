@@ -30,6 +30,7 @@ class Range:
         return f"{key} must be in {brackets[0]}{self.low:g}, {self.high:g}{brackets[1]}, got {value!r}"
 
 
+MEASURING_STREAMS = 8  # the gradient instruments compare the batch with eighths of it
 POSITIVE = Range(low_open=True)
 NON_NEGATIVE = Range()
 FRACTION = Range(high=1.0, high_open=False)  # [0, 1]
@@ -53,9 +54,9 @@ def check_combinations(flat: dict) -> None:
     band = flat["model.band"]
     if flat["model.loss"] == "band" and not (len(band) == 2 and band[0] < flat["model.threshold"] < band[1]):
         raise CharffError(f"model.band must be [low, high] around model.threshold, got {flat['model.band']}")
-    if flat["train.measure_gradients"] and flat["train.streams"] < 8:
-        raise CharffError("train.measure_gradients needs at least 8 streams (the noise scale compares the batch "
-                          "with eighths of it)")
+    if flat["train.measure_gradients"] and flat["train.streams"] < MEASURING_STREAMS:
+        raise CharffError(f"train.measure_gradients needs at least {MEASURING_STREAMS} streams (the noise scale "
+                          "compares the batch with eighths of it)")
     check_device(flat["train.device"])
 
 

@@ -75,6 +75,18 @@ class Phase:
         """A phase of a separated schedule: one update, not both."""
         return self.wake != self.sleep
 
+    @property
+    def interleaved(self) -> bool:
+        return self.wake and self.sleep
+
+    @property
+    def wake_only(self) -> bool:
+        return self.wake and not self.sleep
+
+    @property
+    def sleep_only(self) -> bool:
+        return self.sleep and not self.wake
+
 
 AUTO = "separated:auto"
 AUTO_MAX = 250_000  # separated:auto lengthens its phases up to the draft's quarter of a million
@@ -234,30 +246,6 @@ def text_of_table(value: Any) -> Any:
     except KeyError:
         raise CharffError("each phase of train.schedule needs phase and chars, "
                           'e.g. {phase = "wake", chars = 250000}') from None
-
-
-def auto_phase_chars(ratio: float | None, horizon_updates: float, chars_per_update: int, fraction: float,
-                     batch: int) -> int:
-    """separated:auto's phase length: fraction x H / R updates, in characters, between one batch
-    and AUTO_MAX (AUTO_MAX when R could not be measured)."""
-    if not ratio or ratio <= 0:
-        return AUTO_MAX
-    return int(min(AUTO_MAX, max(batch, fraction * horizon_updates / ratio * chars_per_update)))
-
-
-def replanned(phases: list[Phase], first: int, ratio: float | None, train) -> tuple[list[Phase], int]:
-    """separated:auto: phases[first:] become P/P cycles with P from the one-sided ratio R just
-    measured; returns the new phases and P."""
-    chars = auto_phase_chars(ratio, momentum_horizon(train), train.streams * train.accumulate, train.auto_fraction,
-                             train.streams)
-    done = sum(p.chars for p in phases[:first])
-    return phases[:first] + cycles_of(chars, train.chars - done), chars
-
-
-def momentum_horizon(train) -> float:
-    """The momentum's memory in updates, 1 / (1 - momentum) (SGD's momentum, Adam's beta1): a
-    gradient's weight falls as momentum^age. 1 without momentum."""
-    return 1 / (1 - train.momentum) if train.momentum > 0 else 1.0
 
 
 def cycles_of(phase_chars: int, remaining: int) -> list[Phase]:

@@ -15,7 +15,7 @@ from charff.errors import CharffError
 from charff.hooks import Hook
 from charff.model.network import FFNet
 from charff.run import finish_run, resume_run, start_run
-from charff.schedule import auto_phase_chars
+from charff.training.auto_phases import auto_phase_chars
 from charff.sweep.grid import load_grid
 from charff.training.checkpoint import load_checkpoint
 from charff.training.instruments import layer_record, measure_gradients
@@ -289,8 +289,7 @@ def test_separated_auto_sets_each_phase_from_the_ratio_it_measured_and_resumes_e
         starts[at] = phase
         at += phase.chars
     for record in replans:
-        horizon, per_update = 1 / (1 - config.train.momentum), config.train.streams
-        assert record["phase_chars"] == auto_phase_chars(record["one_sided_ratio"], horizon, per_update, 5.0, 16)
+        assert record["phase_chars"] == auto_phase_chars(record["one_sided_ratio"], config.train)
         following = starts[record["chars"]]
         assert following.kind == "wake" and following.chars == min(record["phase_chars"], 6_000 - record["chars"])
     broken = start_run(config, tmp_path / "broken", [StopAfter(3_000)])

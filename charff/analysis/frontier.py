@@ -20,7 +20,6 @@ from charff.analysis.law import setting_label
 from charff.analysis.paired import ACC, BETTER, BPC, COMMON_AUC, MARGIN, OWN_AUC, auc_measure
 from charff.analysis.plots import legend_entries
 from charff.analysis.results import SweepResult
-from charff.schedule import momentum_horizon
 
 FRONTIER_JSON, FRONTIER_FIGURE = "frontier.json", "frontier.png"
 
@@ -34,7 +33,7 @@ def better(diff: dict, metric: str, key: str = "") -> float | None:
 def entry_of(result: SweepResult, arm: dict) -> dict:
     """One separated arm of the frontier, from its paired row (which carries its twin's gain)."""
     train = result.runs[arm["cell"]][0].config().train
-    horizon = momentum_horizon(train)  # in updates
+    horizon = train.momentum_horizon  # in updates
     per_update = train.streams * train.accumulate
     gain, cost = arm["twin_vs_null"], arm["vs_twin"]
     auc = auc_measure(cost)

@@ -23,7 +23,6 @@ from charff.analysis.plots import legend_entries, yardsticks
 from charff.analysis.results import RunResult, SweepResult, read_run
 from charff.measures.stats import mean_ci
 from charff.rundir import FORK_DIR
-from charff.schedule import momentum_horizon
 
 LAW_JSON, LAW_FIGURE = "law.json", "law.png"
 FAILS = ("falls behind", "below the frozen null")
@@ -76,7 +75,7 @@ def crossings(result: SweepResult, paired: list[dict]) -> list[dict]:
         arms.sort(key=lambda a: a["cycle_chars"])
         runs = result.runs[arms[0]["cell"]]
         config = runs[0].config()
-        horizon = momentum_horizon(config.train)  # in updates; analysis reads it, training.optim is above it
+        horizon = config.train.momentum_horizon  # in updates
         per_update = config.train.streams * config.train.accumulate
         fork = at_fork(list(fork_records(result, runs).values()))
         phases = [(a["cycle_chars"] // 2, a["verdict"]) for a in arms]
@@ -188,7 +187,7 @@ def mean_curve(runs, metric: str, fork: dict[int, dict]) -> tuple[list, list, li
 def shade_sleep_phases(axes, config) -> None:
     start = 0
     for phase in config.plan.phases:
-        if phase.kind == "sleep":
+        if phase.sleep_only:
             for ax in axes:
                 ax.axvspan(start, start + phase.chars, color="tab:purple", alpha=0.12, lw=0)
         start += phase.chars

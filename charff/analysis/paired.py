@@ -40,6 +40,7 @@ from pathlib import Path
 
 from charff.analysis.results import RunResult, SweepResult
 from charff.measures.stats import mean_ci
+from charff.schedule import PHASE_KINDS
 
 ACC, OWN_AUC, COMMON_AUC, BPC = "goodness_acc", "goodness_auc", "goodness_auc_common", "product_bpc"
 METRICS = (ACC, OWN_AUC, COMMON_AUC, "product_acc", BPC, "softmax_acc", "softmax_bpc")
@@ -110,8 +111,8 @@ def read_chars(run: RunResult, point: str) -> list[int] | None:
     """The characters a separated run is read at (see the module's read points); None when the run
     has no evaluation there (it did not evaluate at its phase ends)."""
     ends = [(r["chars"], r["phase_end"]) for r in run.evals if r.get("phase_end")]
-    wakes = [c for c, kind in ends if kind == "wake"]
-    sleeps = [c for c, kind in ends if kind == "sleep"]
+    wakes = [c for c, kind in ends if PHASE_KINDS[kind].wake]
+    sleeps = [c for c, kind in ends if PHASE_KINDS[kind].sleep]
     if point == "end of wake":
         return wakes[-1:] or None
     if point == "end of sleep":

@@ -85,8 +85,8 @@ def shade_sleep(ax, phases: list[Phase], label: str) -> None:
     start, labels = 0, {"sleep": label, "wake": "wake-only phases"}
     mixed = len({p.kind for p in phases}) > 1
     for phase in phases:
-        if phase.kind == "sleep" or (phase.kind == "wake" and mixed):
-            colour = "tab:purple" if phase.kind == "sleep" else "tab:orange"
+        if phase.sleep_only or (phase.wake_only and mixed):
+            colour = "tab:purple" if phase.sleep_only else "tab:orange"
             ax.axvspan(start, start + phase.chars, color=colour, alpha=0.15, lw=0, label=labels[phase.kind])
             labels[phase.kind] = None  # one legend entry each
         start += phase.chars

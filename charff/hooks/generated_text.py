@@ -53,13 +53,13 @@ class GeneratedTextMonitor(Hook):
 
     def on_phase_end(self, trainer, phase) -> None:
         self.collect()
-        if phase.kind == "sleep" and any(self.generated):
+        if phase.sleep_only and any(self.generated):
             trainer.emit({"kind": "sleep", "chars": trainer.chars, "phase_index": trainer.phase_index,
                           "phase_chars": phase.chars, **self.summary(trainer)})
 
     def add_to_eval(self, trainer, record: dict) -> None:
         self.collect()
-        if record["phase"] == "interleaved" and any(self.generated):
+        if trainer.current_phase().interleaved and any(self.generated):
             record.update(self.summary(trainer))
 
     def state_dict(self) -> dict:

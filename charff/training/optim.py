@@ -8,7 +8,6 @@ import math
 import torch
 
 from charff.config import Config, LrDecay, Optimizer, registry
-from charff.schedule import momentum_horizon
 
 
 class Adam(torch.optim.Optimizer):
@@ -96,6 +95,6 @@ def granularity(config: Config) -> dict:
     t = config.train
     per_update = t.streams * t.accumulate
     wake = config.plan.first("wake")
-    horizon = momentum_horizon(t)
+    horizon = t.momentum_horizon
     return {"chars_per_update": per_update, "updates_per_phase": wake / per_update if wake else None,
             "horizon_updates": horizon, "horizon_chars": horizon * per_update}

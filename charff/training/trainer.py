@@ -25,7 +25,8 @@ from charff.hooks.generated_text import GeneratedTextMonitor
 from charff.model.network import FFNet
 from charff.model.stream_state import RealStreams
 from charff.rundir import CHECKPOINT_FILE, RunLock
-from charff.schedule import Phase, replanned
+from charff.schedule import Phase
+from charff.training.auto_phases import replanned
 from charff.training.checkpoint import save_checkpoint
 from charff.training.fork import fork_payload
 from charff.training.instruments import measure_gradients
@@ -149,7 +150,7 @@ class Trainer:
                 if self.phase_end(phase) and self.last_eval_chars != self.chars:
                     records.append(self.evaluate_and_save(self.phase_end(phase)))
                 self.call("on_phase_end", phase)
-                if phase.kind == "sleep" and self.config.plan.auto:
+                if phase.sleep_only and self.config.plan.auto:
                     self.replan()  # separated:auto re-measures after every sleep phase
                 self.phase_index += 1
                 self.phase_done = 0
@@ -167,7 +168,7 @@ class Trainer:
 
     def replan(self) -> None:
         """separated:auto: the phases after the current one (all of them before the first) follow
-        the one-sided ratio measured now (schedule.replanned); a record says so."""
+        the one-sided ratio measured now (training/auto_phases.py); a record says so."""
         ratio = measure_gradients(self.model, self.config.model, *self.measurement_batch())["one_sided_ratio"]
         first = self.phase_index + (1 if self.chars else 0)
         self.phases, chars = replanned(self.phases, first, ratio, self.config.train)
