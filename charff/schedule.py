@@ -1,5 +1,5 @@
 """Phase schedules: which updates happen, for how many characters. The one place to add a pattern,
-and the one parser: config validation turns train.schedule into a `Schedule` (Config.schedule)
+and the one parser: config validation turns train.schedule into a `Schedule` (Config.plan)
 that everything else reads.
 
     interleaved                  both updates in every step

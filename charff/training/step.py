@@ -49,7 +49,8 @@ def train_step(model: FFNet, learner: Learner, negatives: NegativeGenerator, rea
     real: the real streams before t; their batch is (B, W) windows ending at t and (B,) the
     characters after t, which the softmax readout learns to predict.
     Nothing here reads a device value on the host: a GPU runs the step without waiting for it.
-    The scalars returned are tensors; "finite" says whether the loss was, "generated" holds the
+    The losses, goodness, accuracy and readout loss returned are device tensors (the row counts
+    are ints, known on the host); "finite" says whether the loss was, "generated" holds the
     negatives' new characters (sleep and interleaved steps).
     """
     windows, next_chars = real.batch()

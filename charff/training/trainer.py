@@ -37,8 +37,8 @@ from charff.training.validation import evaluate_run, sample_stats
 from charff.training.yardstick import common_auc
 
 FINITE_CHECK_STEPS = 64  # steps between two reads of whether the losses stayed finite
-# the trainer's counters, saved in and restored from every checkpoint
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# the trainer's counters, saved in and restored from every checkpoint
 PROGRESS = ("chars", "phase_index", "phase_done", "next_eval", "last_eval_chars", "train_sums", "elapsed",
             "records_written")
 
