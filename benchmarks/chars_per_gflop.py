@@ -76,7 +76,7 @@ def step_ratio(kind: str, negatives: str, streams: int, seconds: float) -> None:
     config = load_config(None, [*SETTINGS, f"train.streams={streams}", f"train.negatives={negatives}"])
     trainer = Trainer(config, prepare("aesop", "hinton30", 0.1, config.model.window))
     before = layer1_gflops(streams)
-    rate = step_rate(trainer, kind, seconds, warmup_steps=2, min_steps=3)
+    rate = step_rate(trainer.state, kind, seconds, warmup_steps=2, min_steps=3)
     gflops = (before + layer1_gflops(streams)) / 2
     print(f"| {kind} | {negatives} | {streams:,} | {rate:,.0f} | {gflops:.0f} | {rate / gflops:.0f} |")
 

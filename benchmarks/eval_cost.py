@@ -17,6 +17,7 @@ from pathlib import Path
 from chars_per_gflop import SETTINGS as HEADLINE_SETTINGS  # the script beside this one
 
 import charff.model.readouts as readouts
+import charff.training.run_state as run_state
 import charff.training.trainer as trainer_module
 import charff.training.validation as validation
 from charff.config import load_config
@@ -28,7 +29,7 @@ SETTINGS = [*HEADLINE_SETTINGS, "train.chars=3000000"]  # the headline speed mea
 PARTS = ((validation, "score_split", "passes over calibration and validation, with the goodness readout"),
          (validation.FFNet, "candidate_goodness", "  of which the goodness readout's candidate passes"),
          *((kind, "fit", "calibration fits") for kind in {type(k) for k in readouts.READOUT_KINDS.values()}),
-         (trainer_module, "sample_stats", "samples (16 x 100 characters)"),
+         (run_state, "sample_stats", "samples (16 x 100 characters)"),
          (trainer_module.Trainer, "save_checkpoint", "checkpoint"))
 
 
@@ -60,7 +61,7 @@ def main() -> None:
         phase = Phase("interleaved", 10**15)
         for _ in range(40):
             trainer.step(phase, trainer.config.train.streams)
-        trainer.chars = 40 * trainer.config.train.streams
+        trainer.state.chars = 40 * trainer.config.train.streams
         trainer.evaluate_and_save()  # untimed: first-call costs
         seconds = defaultdict(float)
         with clocked(seconds):

@@ -31,7 +31,7 @@ def chars_per_second(width: int, streams: int, kind: str, seconds: float, learne
     config.train.learner = learner
     config.train.negatives = negatives
     trainer = Trainer(config, prepare("fables", "hinton30", 0.1, config.model.window))
-    return step_rate(trainer, kind, seconds, warmup_steps=3, min_steps=1)
+    return step_rate(trainer.state, kind, seconds, warmup_steps=3, min_steps=1)
 
 
 def generation_chars_per_second(width: int, streams: int, seconds: float) -> float:

@@ -53,7 +53,7 @@ def measure(width: int, streams: int, kind: str, device: str, seconds: float,
     config.train.device = device
     config.train.matmul_precision = precision
     trainer = Trainer(config, prepare("fables", "hinton30", 0.1, config.model.window))
-    rate = step_rate(trainer, kind, seconds)
+    rate = step_rate(trainer.state, kind, seconds)
     return rate, rate * PASSES[kind] * flops_per_window(config, 30) / 1e9
 
 

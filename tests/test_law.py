@@ -15,8 +15,8 @@ from charff.errors import CharffError
 from charff.hooks import Hook
 from charff.model.network import FFNet
 from charff.run import finish_run, resume_run, start_run
-from charff.training.auto_phases import auto_phase_chars
 from charff.sweep.grid import load_grid
+from charff.training.auto_phases import auto_phase_chars
 from charff.training.checkpoint import load_checkpoint
 from charff.training.instruments import layer_record, measure_gradients
 from charff.training.trainer import Interrupted

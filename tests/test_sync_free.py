@@ -13,7 +13,7 @@ from charff.data.streams import Streams
 from charff.model.stream_state import RealStreams
 from charff.run import start_run
 from charff.schedule import Phase
-from charff.training import trainer as trainer_module
+from charff.training import run_state as trainer_module
 from tests.conftest import tiny_config
 
 READS = {torch.Tensor.item, torch.Tensor.tolist, torch.Tensor.__bool__, torch.Tensor.__float__,

@@ -147,7 +147,7 @@ def measure_rate(base: Config, workers: int = 1, readings: int = 5, seconds: flo
                           else threads_for(free_cores(), threads))
     try:
         trainer = Trainer(base, prepare("fables", base.corpus.alphabet, 0.1, base.model.window))
-        rates = [step_rate(trainer, "interleaved", seconds, warmup_steps=0 if n else 1, min_steps=1)
+        rates = [step_rate(trainer.state, "interleaved", seconds, warmup_steps=0 if n else 1, min_steps=1)
                  for n in range(readings)]
         return max(1, min(workers, os.cpu_count() or 1)) * statistics.median(rates)
     finally:

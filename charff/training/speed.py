@@ -8,7 +8,7 @@ import time
 import torch
 
 from charff.schedule import Phase
-from charff.training.trainer import Trainer
+from charff.training.run_state import RunState
 
 
 def synchronize(device: torch.device) -> None:
@@ -35,18 +35,18 @@ def matmul_gflops(rows: int, inner: int, cols: int, device: torch.device = CPU, 
     return 2 * rows * inner * cols * count / (time.perf_counter() - start) / 1e9
 
 
-def step_rate(trainer: Trainer, kind: str = "interleaved", seconds: float = 2.0, warmup_steps: int = 1,
+def step_rate(state: RunState, kind: str = "interleaved", seconds: float = 2.0, warmup_steps: int = 1,
               min_steps: int = 2) -> float:
     """Characters per second of full-batch steps of one kind (interleaved, wake, sleep), timed over
     at least `seconds` and `min_steps` after `warmup_steps` untimed ones."""
     phase = Phase(kind, 10**15)  # never ends while timed
-    rows = trainer.config.train.streams
+    rows = state.config.train.streams
     for _ in range(warmup_steps):
-        trainer.step(phase, rows)
-    synchronize(trainer.device)
+        state.step(phase, rows)
+    synchronize(state.device)
     steps, start = 0, time.perf_counter()
     while steps < min_steps or time.perf_counter() - start < seconds:
-        trainer.step(phase, rows)
+        state.step(phase, rows)
         steps += 1
-    synchronize(trainer.device)
+    synchronize(state.device)
     return steps * rows / (time.perf_counter() - start)
