@@ -21,8 +21,9 @@ from charff.training.checkpoint import load_checkpoint
 SHARED = ("corpus.", "model.", "train.streams", "train.learner", "train.optimizer", "train.negatives",
           "train.negatives_per_position", "train.seed")
 # what an arm may change at the fork although it sits under a shared prefix: how the learning rule
-# treats the same weights (the peer normalisation's windows and weight), not what they mean
-RULE_KEYS = ("model.peer_windows", "model.peer_normalisation")
+# treats the same weights (its loss and peer normalisation), not what the weights mean
+RULE_KEYS = ("model.loss", "model.threshold", "model.symba_alpha", "model.band", "model.clip_margin",
+             "model.peer_windows", "model.peer_normalisation")
 
 
 def fork_payload(config: Config, vocab: Vocabulary) -> dict:
