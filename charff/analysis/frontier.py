@@ -118,10 +118,6 @@ def plot_frontier(entries: list[dict], path: Path, title: str) -> Path:
                        label="holds margin: within 0.02 AUC / 0.05 bits/char of the twin")
             ax.axhline(0, color="gray", lw=0.8)
             ax.axvline(0, color="gray", lw=0.8, ls="--", label="twin gains nothing over the frozen null")
-            gains = [e[f"twin_gain_{key}"] for e in mine] + [0.0]
-            span = [min(gains) - 0.02, max(gains) + 0.02]
-            ax.plot(span, [-g for g in span], color="tab:red", lw=1.2, ls="-.",
-                    label="cost = -gain: below this line, separated ends under the frozen null")
             for e in mine:
                 colour = f"C{chunk.index(e['setting']) % 10}"
                 marker = MARKERS[lengths.index(e["phase_chars"] or 0) % len(MARKERS)]
@@ -130,6 +126,10 @@ def plot_frontier(entries: list[dict], path: Path, title: str) -> Path:
                             mfc=colour if e["verdict"] == "holds" else "white",
                             label=f"{e['setting']}, P = {e['phase_chars']:,} "
                                   f"({e['updates_per_phase']:.0f} updates): {e['verdict']}")
+            span = ax.get_xlim()  # the line across every point drawn
+            ax.plot(span, [-g for g in span], color="tab:red", lw=1.2, ls="-.",
+                    label="cost = -gain: below this line, separated ends under the frozen null")
+            ax.set_xlim(span)
             ax.set_xlabel(f"interleaved twin's gain over the frozen null after the fork\n({measure}; bar: 95%)")
             ax.set_ylabel(f"separated - twin ({measure}; bar: 90%)")
             ax.grid(alpha=0.3)

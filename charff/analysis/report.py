@@ -74,7 +74,7 @@ def draw_frontier(result: SweepResult, by_point: dict[str, list[dict]], headline
         return [], None
     said = {point: answer(found) for point, found in entries.items() if found}
     write_json(result.folder / FRONTIER_JSON, {"headline": headline, "answer": said, "entries": entries})
-    split = by_point[headline][0]["split"]
+    split = {"val": "validation", "test": "test"}[by_point[headline][0]["split"]]
     title = (f"{result.manifest['description']}\n{split} split, read at {headline}, seeds "
              f"{result.manifest['seeds']}: {said[headline]}")
     return [plot_frontier(entries[headline], result.folder / FRONTIER_FIGURE, title)], said[headline]
