@@ -243,6 +243,6 @@ def plot_law_curves(result: SweepResult, paired: list[dict], entry: dict, path: 
              + ", ".join(f"P = {a['phase_chars']:,} {a['verdict']}" for a in entry["arms"].values()))
     lines = textwrap.wrap(title, 130)
     fig.suptitle("\n".join(lines), fontsize=10)
-    fig.tight_layout(rect=(0, 0, 0.83, 1 - 0.22 * len(lines) / fig.get_figheight()))
+    fig.tight_layout(rect=(0, 0, 0.78, 1 - 0.22 * len(lines) / fig.get_figheight()))
     fig.savefig(path, dpi=110)
     return path
