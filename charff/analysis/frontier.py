@@ -122,7 +122,8 @@ def plot_frontier(entries: list[dict], path: Path, title: str) -> Path:
                 colour = f"C{chunk.index(e['setting']) % 10}"
                 marker = MARKERS[lengths.index(e["phase_chars"] or 0) % len(MARKERS)]
                 ax.errorbar([e[f"twin_gain_{key}"]], [e[f"cost_{key}"]], xerr=[[e[f"twin_gain_{key}_ci95"] or 0]],
-                            yerr=[[e[f"cost_{key}_ci90"] or 0]], fmt=marker, color=colour, ms=8, capsize=4, lw=1.3,
+                            yerr=[[e[f"cost_{key}_ci90"] or 0]], fmt=marker, color=colour, capsize=4, lw=1.3,
+                            ms=11 - 2 * (chunk.index(e["setting"]) % 4),  # points that coincide stay visible
                             mfc=colour if e["verdict"] == "holds" else "white",
                             label=f"{e['setting']}, P = {e['phase_chars']:,} "
                                   f"({e['updates_per_phase']:.0f} updates): {e['verdict']}")

@@ -167,8 +167,8 @@ def plot_law(entries: list[dict], path: Path) -> Path:
     return path
 
 
-PANELS = (("goodness_auc_common", "common goodness AUC (the verdicts' measure)"),
-          ("product_bpc", "product readout bits/char (the verdicts' measure)"),
+PANELS = (("goodness_auc_common", "common AUC (verdicts)"),
+          ("product_bpc", "product bits/char (verdicts)"),
           ("goodness_acc", "goodness-readout accuracy"))
 STYLES = {"twin": ("black", "interleaved twin"), "null": ("tab:green", "frozen null"),
           "arm": ("tab:red", "separated P/P"), "batch": ("tab:blue", "large-batch twin (one update per 2P)")}

@@ -340,9 +340,10 @@ def paired_markdown(rows: list[dict]) -> str:
         return text if half is None else f"{text} ±{half * scale:.{digits}f}"
 
     lines = ["| setting | role | common AUC - twin (90%) | product bits/char - twin (90%) | "
-             "common AUC - null (95%) | product bits/char - null (95%) | goodness acc - twin (points, 90%) | "
-             "own AUC - twin (90%) | goodness acc - large-batch twin (points, 95%) | seeds | verdict |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "common AUC - null (95%) | product bits/char - null (95%) | twin - null here: common AUC, bits/char "
+             "(95%) | goodness acc - twin (points, 90%) | own AUC - twin (90%) | "
+             "goodness acc - large-batch twin (points, 95%) | seeds | verdict |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         seeds = (row["vs_twin"] or row["vs_null"])["paired_seeds"]
         floor = " (floor)" if "goodness" in row["floors"] else ""
@@ -350,9 +351,13 @@ def paired_markdown(rows: list[dict]) -> str:
         auc_null = row["vs_null"] and auc_measure(row["vs_null"]) or COMMON_AUC
         diffs = [cell(row["vs_twin"], auc_twin, 1, 3, 90), cell(row["vs_twin"], BPC, 1, 3, 90),
                  cell(row["vs_null"], auc_null, 1, 3, 95), cell(row["vs_null"], BPC, 1, 3, 95),
+                 "-" if row["role"] == "twin" or not row["twin_vs_null"] else
+                 f"{cell(row['twin_vs_null'], auc_null, 1, 3, 95)}, {cell(row['twin_vs_null'], BPC, 1, 3, 95)}",
                  cell(row["vs_twin"], ACC, 100, 1, 90) + floor, cell(row["vs_twin"], OWN_AUC, 1, 3, 90),
                  cell(row["vs_batch"], ACC, 100, 1, 95)]
         lines.append(f"| {row['cell']} | {row['role']} | {' | '.join(diffs)} | {seeds} | {row['verdict']} |")
-    note = ("\n(floor): on some seed the goodness readout predicts one character for at least "
+    note = ("\nA twin's own row reads its last evaluation; beside each separated arm, its twin's gain over the "
+            "null at the arm's read point.\n")
+    floor_note = ("\n(floor): on some seed the goodness readout predicts one character for at least "
             f"{FLOOR_SHARE:.0%} of positions, so its accuracy is that character's frequency.\n")
-    return "\n".join(lines) + "\n" + (note if any("goodness" in r["floors"] for r in rows) else "")
+    return "\n".join(lines) + "\n" + note + (floor_note if any("goodness" in r["floors"] for r in rows) else "")
