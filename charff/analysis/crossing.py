@@ -1,15 +1,16 @@
 """Where separation stops working: for each setting, the phase length at which separated phases
 fall behind the interleaved twin of the same setting at equal characters.
 
-A separated row holds when its goodness-readout accuracy is within `accuracy_gap` and its
-goodness AUC within `auc_gap` of its twin's (the signals of FF learning; softmax accuracy on
-small nets barely tells FF from frozen random features). The crossing lies between the longest
-phase that held and the shortest that did not, counted in characters and in updates.
+A separated row holds when its final goodness AUC and product-readout bits/char are within the
+margins of analysis/paired.py (0.02, 0.05) of its twin's: the primary measures every verdict
+reads (accuracy has floors). This is a reading of seed means, for sweeps without the seeds and
+nulls a paired verdict needs. The crossing lies between the longest phase that held and the
+shortest that did not, counted in characters and in updates.
 """
 
 from __future__ import annotations
 
-ACCURACY_GAP, AUC_GAP = 0.02, 0.02
+from charff.analysis.paired import BPC, MARGIN, OWN_AUC
 
 
 def by_setting(rows: list[dict], settings: dict[str, tuple]) -> dict[tuple, list[dict]]:
@@ -43,8 +44,8 @@ def twin_row(group: list[dict], chars_per_update: int) -> dict | None:
 
 
 def holds(row: dict, twin: dict) -> bool:
-    return (row["final_goodness_acc"] >= twin["final_goodness_acc"] - ACCURACY_GAP
-            and row["final_goodness_auc"] >= twin["final_goodness_auc"] - AUC_GAP)
+    return (row["final_goodness_auc"] >= twin["final_goodness_auc"] - MARGIN[OWN_AUC]
+            and row["final_product_bpc"] <= twin["final_product_bpc"] + MARGIN[BPC])
 
 
 def crossings(rows: list[dict], settings: dict[str, tuple]) -> list[dict]:

@@ -20,7 +20,7 @@ READOUT_METRICS = ("softmax_acc", "softmax_bpc", "goodness_acc", "goodness_bpc",
                    "product_bpc")
 TEST_KEYS = tuple(f"test_{readout}_{metric}" for readout in READOUTS for metric in ("acc", "bpc"))
 RESULT_KEYS = ("final_softmax_acc", "best_softmax_acc", "final_softmax_bpc", "best_softmax_bpc",
-               "final_goodness_acc", "final_goodness_bpc", "final_goodness_auc", *TEST_KEYS)
+               "final_goodness_acc", "final_goodness_bpc", "final_goodness_auc", "final_product_bpc", *TEST_KEYS)
 
 
 # what may differ between the arms of one setting: the schedule and its update granularity
@@ -90,7 +90,7 @@ class RunResult:
             "final_softmax_bpc": evals[-1]["softmax_bpc"], "best_softmax_bpc": min(r["softmax_bpc"] for r in evals),
             # a learner not trained by FF has no goodness readout: None
             "final_goodness_acc": evals[-1].get("goodness_acc"), "final_goodness_bpc": evals[-1].get("goodness_bpc"),
-            "final_goodness_auc": evals[-1]["goodness_auc"],
+            "final_goodness_auc": evals[-1]["goodness_auc"], "final_product_bpc": evals[-1].get("product_bpc"),
             "verdict": verdict["verdict"], "collapsed": verdict["collapsed"],
             "collapse_onset": verdict["onset_chars"], "collapse_signal": verdict["signal"],
             "learned": verdict["learned"],
