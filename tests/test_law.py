@@ -331,7 +331,8 @@ def shrunk(text: str, whole_grid: bool) -> str:
 
 @pytest.mark.parametrize(("name", "whole_grid"), [
     ("separation_frontier_gpu", False), ("separation_breaks", False),
-    ("separation_draft_sleep", False), ("separation_draft_granularity", False),
+    ("separation_draft_sleep", False), ("separation_draft_granularity", False), ("separation_band", False),
+    pytest.param("separation_band_gpu", False, marks=pytest.mark.slow),
     pytest.param("separation_draft_sleep_gpu", False, marks=pytest.mark.slow),
     pytest.param("separation_draft_granularity_gpu", False, marks=pytest.mark.slow),
     pytest.param("separation_frontier_gpu", True, marks=pytest.mark.slow)])  # 96 cells: 5 minutes
@@ -340,7 +341,7 @@ def test_the_separation_grids_run_at_toy_size_on_the_cpu(tmp_path, name, whole_g
     from charff.packaged import presets_folder
 
     text = (presets_folder() / f"{name}.toml").read_text()
-    if name.startswith("separation_draft"):  # the twins evaluate where the 250-character phases end
+    if name.startswith(("separation_draft", "separation_band")):  # twins evaluate where 250-character phases end
         text = text.replace("eval_every = 250_000", "eval_every = 250").replace('eval_every" = 250_000',
                                                                               'eval_every" = 250')
     text = shrunk(text, whole_grid)
@@ -354,7 +355,7 @@ def test_the_separation_grids_run_at_toy_size_on_the_cpu(tmp_path, name, whole_g
     arms = [row for row in results["paired_test"] if row["role"] == "arm"]
     assert arms and all(row["verdict"] in VERDICTS for row in arms)
     assert all(row["vs_twin"]["per_seed"]["goodness_auc_common"] for row in arms)
-    if name.startswith("separation_draft"):  # read at the three points, each arm against a twin there
+    if name.startswith(("separation_draft", "separation_band")):  # read at three points, against a twin there
         headline = [row for row in results["paired_at"]["cycle mean"] if row["role"] == "arm"]
         assert headline and all(row["vs_twin"] and row["twin_vs_null"] for row in headline)
     if name.endswith("gpu"):
@@ -362,7 +363,7 @@ def test_the_separation_grids_run_at_toy_size_on_the_cpu(tmp_path, name, whole_g
         if whole_grid:
             frontier = json.loads((out / "frontier.json").read_text())
             assert len(frontier["entries"][frontier["headline"]]) == len(arms)
-    elif name == "separation_draft_sleep":  # one phase length: a frontier of generators, no law
+    elif name in ("separation_draft_sleep", "separation_band"):  # one phase length: a frontier, no law
         assert (out / "frontier.json").is_file()
     else:
         assert (out / "law.json").is_file()
