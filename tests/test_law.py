@@ -358,6 +358,8 @@ def test_the_separation_grids_run_at_toy_size_on_the_cpu(tmp_path, name, whole_g
     if name.startswith(("separation_draft", "separation_band")):  # read at three points, against a twin there
         headline = [row for row in results["paired_at"]["cycle mean"] if row["role"] == "arm"]
         assert headline and all(row["vs_twin"] and row["twin_vs_null"] for row in headline)
+        # every arm of the granularity grid accumulates: its interleaved arms are still twins
+        assert not any(row["role"] == "batch" for row in results["paired"])
     if name.endswith("gpu"):
         assert len(load_grid(presets_folder() / f"{name}.toml").seeds) >= 16
         if whole_grid:
