@@ -331,7 +331,8 @@ def shrunk(text: str, whole_grid: bool) -> str:
 
 @pytest.mark.parametrize(("name", "whole_grid"), [
     ("separation_frontier_gpu", False), ("separation_breaks", False),
-    ("separation_draft_sleep", False), ("separation_draft_granularity", False), ("separation_band", False),
+    ("separation_draft_granularity", False), ("separation_band", False),
+    pytest.param("separation_draft_sleep", False, marks=pytest.mark.slow),  # 9 arms, goodness generators: 3 min
     pytest.param("separation_band_gpu", False, marks=pytest.mark.slow),
     pytest.param("separation_draft_sleep_gpu", False, marks=pytest.mark.slow),
     pytest.param("separation_draft_granularity_gpu", False, marks=pytest.mark.slow),
