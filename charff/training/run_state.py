@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from pathlib import Path
+from collections.abc import Callable
 
 import torch
 
@@ -27,7 +27,6 @@ from charff.training.learner import Learner
 from charff.training.negatives import configured_negatives
 from charff.training.step import Sides, train_step
 from charff.training.validation import evaluate_run, sample_stats
-from charff.training.yardstick import common_auc
 
 FINITE_CHECK_STEPS = 64  # steps between two reads of whether the losses stayed finite
 # the counters, saved in and restored from every checkpoint
@@ -44,9 +43,12 @@ def set_torch_globals(train: TrainConfig) -> None:
 
 
 class RunState:
-    def __init__(self, config: Config, dataset: Dataset):
+    def __init__(self, config: Config, dataset: Dataset, global_settings: bool = True):
+        """global_settings: set torch's process-wide settings and seed for this run (False for a
+        state built beside a running one, such as a warm start read back for its yardstick)."""
         t = config.train
-        set_torch_globals(t)
+        if global_settings:
+            set_torch_globals(t)
         self.config, self.dataset = config, dataset
         self.device = torch.device(t.device)
         self.model = FFNet(config.model, dataset.vocab.size, local=t.learner_kind.local).to(self.device)
@@ -119,10 +121,11 @@ class RunState:
             entry[1] += 1
 
     # -- evaluation -------------------------------------------------------------------------
-    def evaluate(self, phase_end: str | None) -> dict:
+    def evaluate(self, phase_end: str | None, extra: Callable[[RunState], dict] | None = None) -> dict:
         """An evaluation record: the readouts on validation (calibrated on the calibration slice,
-        the fit then kept for sampling and negatives), the common yardstick of a fork, the gradient
-        instruments when asked, and the training sums since the last one (which restart)."""
+        the fit then kept for sampling and negatives), what `extra` reads from the state then (a
+        fork's common yardstick), the gradient instruments when asked, and the training sums since
+        the last one (which restart)."""
         t = self.config.train
         self.check_finite()
         self.model.eval()
@@ -138,9 +141,8 @@ class RunState:
         # from here on sampling, and negatives drawn from a calibrated readout, use the new fit
         self.model.calibrate(evaluation.calibration)
         record.update(evaluation.record)
-        if t.fork_from and t.learner_kind.ff:  # the fork's common yardstick at every read point
-            record["goodness_auc_common"] = common_auc(self.model, self.negatives, self.dataset, Path(t.fork_from),
-                                                       t.eval_streams, t.seed, splits=("val",))["val"]
+        if extra is not None:
+            record.update(extra(self))
         record.update({f"train_{key}": float(total) / count for key, (total, count) in self.train_sums.items()})
         self.train_sums = {}
         self.model.train()

@@ -25,6 +25,7 @@ from charff.training.auto_phases import replanned
 from charff.training.checkpoint import save_checkpoint
 from charff.training.instruments import measure_gradients
 from charff.training.run_state import RunState
+from charff.training.yardstick import at_evaluations
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -49,6 +50,7 @@ class Trainer:
         self.hooks = [GeneratedTextMonitor(), *hooks]
         self.run_dir = Path(run_dir) if run_dir else None
         self.state = RunState(config, dataset)
+        self.read_yardstick = at_evaluations(config.train)  # a fork's common AUC at every evaluation
         self.stop_signal: int | None = None
 
     def __getattr__(self, name: str):
@@ -151,7 +153,7 @@ class Trainer:
 
     def evaluate_and_save(self, phase_end: str | None = None) -> dict:
         state = self.state
-        record = state.evaluate(phase_end)
+        record = state.evaluate(phase_end, self.read_yardstick)
         self.call("add_to_eval", record)
         record.update(state.sample_record())
         while state.next_eval <= state.chars:

@@ -11,16 +11,18 @@ recurrent state each arm computes over them is its own, as it must be for its go
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-from charff.config import config_from_dict, load_config
+from charff.config import TrainConfig, config_from_dict, load_config
 from charff.data.dataset import Dataset
 from charff.model.network import FFNet
 from charff.rundir import CONFIG_FILE
 from charff.training.checkpoint import load_checkpoint, save_checkpoint
-from charff.training.negatives import KINDS, NegativeGenerator, configured_negatives
+from charff.training.negatives import KINDS, NegativeGenerator
+from charff.training.run_state import RunState
 from charff.training.validation import layout, score_split
 
 YARDSTICK_FILE = "common_negatives.pt"
@@ -69,11 +71,11 @@ def draw_common_negatives(trunk_dir: Path, dataset: Dataset) -> dict[str, torch.
     """The warm start's negatives of every split, drawn once: split -> (steps, rows, k) characters."""
     payload = load_checkpoint(trunk_dir)
     config = config_from_dict(payload["config"])
-    model = FFNet(config.model, dataset.vocab.size)
-    model.load_state_dict(payload["model"])
+    config.train.device = "cpu"  # drawn on the CPU, wherever the warm start trained
+    warm_start = RunState(config, dataset, global_settings=False)  # beside the arm's own run
+    warm_start.model.load_state_dict(payload["model"])
+    model, template, t = warm_start.model, warm_start.negatives, config.train
     model.eval()
-    t = config.train
-    template = configured_negatives(model, t, dataset.train, dataset.vocab, torch.Generator())
     out = {}
     for split in SPLITS:
         ids = getattr(dataset, split)
@@ -93,6 +95,18 @@ def common_negatives(trunk_dir: Path, dataset: Dataset) -> dict[str, torch.Tenso
     drawn = draw_common_negatives(Path(trunk_dir), dataset)
     save_checkpoint(drawn, path)
     return drawn
+
+
+def at_evaluations(train: TrainConfig) -> Callable[[RunState], dict] | None:
+    """What a run forked from a warm start adds to every evaluation: the common AUC on validation."""
+    if not (train.fork_from and train.learner_kind.ff):
+        return None
+
+    def read(state: RunState) -> dict:
+        return {"goodness_auc_common": common_auc(state.model, state.negatives, state.dataset, Path(train.fork_from),
+                                                  train.eval_streams, train.seed, splits=("val",))["val"]}
+
+    return read
 
 
 @torch.no_grad()
