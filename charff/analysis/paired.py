@@ -44,10 +44,10 @@ from charff.schedule import PHASE_KINDS
 
 ACC, OWN_AUC, COMMON_AUC, BPC = "goodness_acc", "goodness_auc", "goodness_auc_common", "product_bpc"
 METRICS = (ACC, OWN_AUC, COMMON_AUC, "product_acc", BPC, "softmax_acc", "softmax_bpc")
-PRIMARY = (COMMON_AUC, BPC)  # the measures every verdict is judged on
 BETTER = {ACC: 1, OWN_AUC: 1, COMMON_AUC: 1, "product_acc": 1, BPC: -1, "softmax_acc": 1, "softmax_bpc": -1}
 MARGIN = {ACC: 0.02, OWN_AUC: 0.02, COMMON_AUC: 0.02, BPC: 0.05}  # what "within" a twin means, per measure
 FLOOR_SHARE = 0.95  # a readout whose top prediction is this share of all sits on a floor
+TOP_SHARES = ("goodness_top_share", "product_top_share", "softmax_top_share")  # see FLOOR_SHARE
 READ_POINTS = ("end of wake", "end of sleep", "cycle mean", "final")
 UNRESOLVED = "not resolved"
 
@@ -142,9 +142,6 @@ def at_chars(run: RunResult, chars: list[int]) -> dict | None:
     return {m: mean_or_none([r.get(m) for r in picked]) for m in (*METRICS, *TOP_SHARES)}
 
 
-TOP_SHARES = ("goodness_top_share", "product_top_share", "softmax_top_share")
-
-
 def mean_or_none(values: list) -> float | None:
     return None if any(v is None for v in values) else sum(values) / len(values)
 
@@ -187,11 +184,6 @@ def arm_chars(runs: list[RunResult], point: str) -> dict[int, list[int]] | None:
     return out
 
 
-def finals(runs: list[RunResult], split: str = "val") -> dict[int, dict]:
-    """seed -> the finished model's metrics (see final_scores)."""
-    return scores_at(runs, split, None)
-
-
 def has_test_split(result: SweepResult) -> bool:
     """Whether every run was scored on a test split (runs from before it existed were not)."""
     return all((run.summary or {}).get("test") for runs in result.runs.values() for run in runs)
@@ -232,8 +224,8 @@ def auc_measure(diff: dict) -> str:
 
 
 def primary(diff: dict) -> tuple[str, ...]:
-    """The primary measures this comparison has: the AUC it reads and, where every seed has it,
-    the product readout's bits/char."""
+    """The primary measures (the module's rule set) this comparison has: the common AUC, or each
+    run's own where a seed lacks it, and the product readout's bits/char where every seed has it."""
     return (auc_measure(diff), *((BPC,) if complete(diff, BPC) else ()))
 
 

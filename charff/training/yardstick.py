@@ -102,23 +102,39 @@ def at_evaluations(train: TrainConfig) -> Callable[[RunState], dict] | None:
     if not (train.fork_from and train.learner_kind.ff):
         return None
 
+    loaded = {}  # the saved negatives and their restart period, read once per run
+
     def read(state: RunState) -> dict:
-        return {"goodness_auc_common": common_auc(state.model, state.negatives, state.dataset, Path(train.fork_from),
-                                                  train.eval_streams, train.seed, splits=("val",))["val"]}
+        if not loaded:
+            loaded.update(yardstick_of(Path(train.fork_from), state.dataset))
+        return {"goodness_auc_common": scored(state.model, state.negatives, state.dataset, **loaded,
+                                             streams=train.eval_streams, seed=train.seed, splits=("val",))["val"]}
 
     return read
 
 
-@torch.no_grad()
+def yardstick_of(trunk_dir: Path, dataset: Dataset) -> dict:
+    """A warm start's saved negatives and the restart period they were drawn with."""
+    recorded_with = load_config(Path(trunk_dir) / CONFIG_FILE).train
+    return {"negatives": common_negatives(trunk_dir, dataset),
+            "restart_every": KINDS[recorded_with.negatives].restart_every(recorded_with)}
+
+
 def common_auc(model: FFNet, template: NegativeGenerator, dataset: Dataset, trunk_dir: Path, streams: int,
                seed: int, splits: tuple[str, ...] = SPLITS) -> dict[str, float]:
     """split -> the goodness AUC of real windows against the warm start's saved negatives."""
-    recorded_with = load_config(Path(trunk_dir) / CONFIG_FILE).train
-    restart_every = KINDS[recorded_with.negatives].restart_every(recorded_with)
+    return scored(model, template, dataset, **yardstick_of(trunk_dir, dataset), streams=streams, seed=seed,
+                  splits=splits)
+
+
+@torch.no_grad()
+def scored(model: FFNet, template: NegativeGenerator, dataset: Dataset, negatives: dict[str, torch.Tensor],
+           restart_every: int, streams: int, seed: int, splits: tuple[str, ...]) -> dict[str, float]:
+    """split -> the goodness AUC of real windows against saved negatives, replayed."""
     was_training = model.training
     model.eval()
     out = {}
-    for split, recorded in common_negatives(trunk_dir, dataset).items():
+    for split, recorded in negatives.items():
         if split not in splits:
             continue
         ids = getattr(dataset, split).to(model.device)
